@@ -1,0 +1,54 @@
+"""Keep credentials out of sdists and wheels: inspect what a build would pack, and what it packed."""
+
+from __future__ import annotations
+
+import tarfile
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+from hatch_meadow.errors import MeadowError
+from hatch_meadow.names import SECRET_FILES
+
+
+def list_archive(path: Path) -> list[str]:
+    """Member names of a wheel (zip) or an sdist (tar.gz)."""
+    if path.suffix == ".whl" or zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return archive.namelist()
+    with tarfile.open(path) as archive:
+        return archive.getnames()
+
+
+def find_credentials(members: Iterable[str], credential_paths: Iterable[str]) -> list[str]:
+    """Members that are one of our credential files, or any private key / pass file by name.
+
+    ``credential_paths`` are project-root-relative ``/`` paths; sdists prefix members with
+    ``<name>-<version>/``, so a member matches when it ends with the relative path.
+    """
+    wanted = [p.strip("/") for p in credential_paths]
+    hits = []
+    for member in members:
+        clean = member.strip("/")
+        if PurePosixPath(clean).name in SECRET_FILES or any(
+            clean == rel or clean.endswith("/" + rel) for rel in wanted
+        ):
+            hits.append(member)
+    return hits
+
+
+def ensure_artifact_clean(path: Path, credential_paths: Iterable[str]) -> None:
+    """Delete ``path`` and raise if it contains credentials.
+
+    Raises:
+        MeadowError: naming the artifact and the credential members; the artifact is removed.
+    """
+    hits = find_credentials(list_archive(path), credential_paths)
+    if not hits:
+        return
+    path.unlink(missing_ok=True)
+    raise MeadowError(
+        f"{path.name} contained credential files ({', '.join(hits)}); hatch-meadow deleted the artifact",
+        hint="exclude them from the build: add them to .gitignore, or to "
+        "[tool.hatch.build.targets.<target>] exclude = [...]",
+    )

@@ -1,0 +1,71 @@
+"""The ``hatch-meadow`` command line: thin click commands over the library.
+
+Exit codes (one model everywhere): 0 ok, 1 findings, 2 bad usage / config / input, 3 device or
+transport, 70 a bug (with a traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from hatch_meadow import __version__
+from hatch_meadow.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, MeadowError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="hatch-meadow")
+def cli() -> None:
+    """Make, check, wire up and deploy TLS client credentials for Wilderness Labs Meadow boards.
+
+    The same steps run inside `hatch build` / `python -m build --wheel` / `pip wheel .` when the
+    project's pyproject.toml has a [tool.hatch.build.hooks.meadow] table.
+
+    Exit codes: 0 ok, 1 problems found, 2 bad usage/config/input, 3 device or transport, 70 bug.
+    """
+
+
+def _register() -> None:
+    from hatch_meadow.cli.check import check
+    from hatch_meadow.cli.patch_csproj import patch_csproj
+
+    cli.add_command(patch_csproj)
+    cli.add_command(check)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (errors are rendered, never raised)."""
+    from hatch_meadow.cli.console import emit_json, err_console
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="hatch-meadow", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code if exc.exit_code else EXIT_USAGE
+    except (click.Abort, KeyboardInterrupt):
+        err_console().print("interrupted")
+        return EXIT_INTERRUPTED
+    except MeadowError as exc:
+        if "--json" in args:
+            emit_json({"ok": False, "error": {"message": exc.message, "hint": exc.hint,
+                                              "exit_code": exc.exit_code}})
+        err_console().print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+        if exc.hint:
+            err_console().print(f"[bold]hint:[/] {exc.hint}", markup=True, highlight=False)
+        return exc.exit_code
+    except Exception:  # noqa: BLE001 - the top-level bug handler is the one place for this
+        traceback.print_exc()
+        err_console().print(
+            "hatch-meadow hit a bug (the traceback above); please report it with the command you ran."
+        )
+        return EXIT_BUG
+    return int(result or 0)

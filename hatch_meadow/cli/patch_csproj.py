@@ -1,0 +1,69 @@
+"""``hatch-meadow patch-csproj``: make a .csproj copy the credential files to the build output."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from hatch_meadow.config import COPY_MODES
+
+
+@click.command("patch-csproj", short_help="Make a .csproj copy the credential files to the build output.")
+@click.argument("csproj", type=click.Path(path_type=Path))
+@click.option("-f", "--files", "files", multiple=True, metavar="F",
+              help="A file to copy (repeatable), relative to the csproj's folder. "
+                   "Default: client_cert.pem, private_key.pem, private_key_pass.txt in that folder.")
+@click.option("--mode", type=click.Choice(COPY_MODES), default="Always", show_default=True,
+              help="CopyToOutputDirectory value.")
+@click.option("--condition", metavar="COND", default=None,
+              help="MSBuild condition on the managed ItemGroup, e.g. \"'$(Configuration)' == 'Debug'\".")
+@click.option("--remove", is_flag=True, help="Remove hatch-meadow's ItemGroup instead (what `hatch clean` does).")
+@click.option("--dry-run", is_flag=True, help="Print a unified diff of the change and write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with what changed.")
+def patch_csproj(
+    csproj: Path, files: tuple[str, ...], mode: str, condition: str | None,
+    remove: bool, dry_run: bool, as_json: bool,
+) -> int:
+    """Add <None Update="…"><CopyToOutputDirectory>Always</…></None> items for the credential files.
+
+    Items go into one <ItemGroup Label="hatch-meadow">; an item the project already has for a file is
+    fixed in place instead. Everything else in the file stays byte for byte the same, and nothing is
+    written when nothing changes. Exit 2 (file untouched) for a missing, unreadable, read-only or
+    malformed csproj, or a Remove item for a credential file.
+    """
+    from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.csproj import clean_csproj, ensure_csproj
+
+    if remove:
+        result = clean_csproj(csproj, dry_run=dry_run)
+    else:
+        relative = [_relative_to(csproj.parent, f) for f in files] or None
+        result = ensure_csproj(csproj, relative, mode=mode, condition=condition, dry_run=dry_run)
+    if as_json:
+        payload = result.to_json()
+        payload["dry_run"] = dry_run
+        if dry_run:
+            payload["diff"] = result.diff()
+        emit_json(payload)
+        return 0
+    console = out_console()
+    if dry_run:
+        diff = result.diff()
+        click.echo(diff if diff else f"{csproj}: no change needed", nl=not diff)
+        return 0
+    for change in result.changes:
+        where = f" (line {change.line})" if change.line else ""
+        console.print(f"{change.file}: {change.action}{where}: {change.detail}", markup=False)
+    for warning in result.warnings:
+        console.print(f"warning: {warning}", markup=False)
+    console.print(f"{csproj}: {'updated' if result.written else 'unchanged, not rewritten'}", markup=False)
+    return 0
+
+
+def _relative_to(folder: Path, file: str) -> str:
+    path = Path(file)
+    if path.is_absolute():
+        return Path(os.path.relpath(path, folder.resolve())).as_posix()
+    return path.as_posix()

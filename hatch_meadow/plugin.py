@@ -1,0 +1,153 @@
+"""The ``meadow`` build hook: a thin shell that validates options and calls the library.
+
+When it acts (see the README's frontend table):
+
+* wheel, standard or editable: run the build step (credentials, csproj); never deploy for editable;
+* sdist: only check that no credential file would be packed;
+* a wheel built from an unpacked sdist (``python -m build`` without ``--wheel``): do nothing but say
+  so, because changes in that temporary tree would be thrown away;
+* finalize (every target): open the artifact and make sure no credential file got in.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+from hatch_meadow.config import MeadowConfig, hook_table_path, load_config, skip_requested
+from hatch_meadow.errors import MeadowError
+from hatch_meadow.names import PLUGIN_NAME, Env
+
+_PREFIX = "hatch-meadow: "
+
+
+class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+    """Provision a Meadow app's TLS client credentials as part of a hatchling build."""
+
+    PLUGIN_NAME: ClassVar[str] = PLUGIN_NAME
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._config: MeadowConfig | None = None
+
+    # -- hatchling entry points -------------------------------------------------------------
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        """Run before each build of the target."""
+        self._guarded(self._initialize, version, build_data)
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        """Run after each build: refuse an artifact that contains credentials."""
+        self._guarded(self._finalize, artifact_path)
+
+    def clean(self, versions: list[str]) -> None:
+        """``hatch clean`` / ``-c``: remove hatch-meadow's ItemGroup from the csproj (never credentials)."""
+        self._guarded(self._clean)
+
+    # -- implementation ---------------------------------------------------------------------
+
+    def _guarded(self, step: Any, *args: Any) -> None:
+        try:
+            step(*args)
+        except MeadowError as exc:
+            self.app.abort(_PREFIX + exc.render().replace("\nhint: ", "\n  hint: "))
+
+    @property
+    def _where(self) -> str:
+        target_hooks = self.build_config.target_config.get("hooks", {})
+        target = self.target_name if PLUGIN_NAME in target_hooks else None
+        return hook_table_path(target, hatch_toml=(Path(self.root) / "hatch.toml").is_file())
+
+    def _load(self) -> MeadowConfig | None:
+        if self._config is None:
+            if skip_requested(os.environ):
+                self.app.display_info(f"{_PREFIX}skipped ({Env.SKIP} is set)")
+                return None
+            config = load_config(self.config, self._where)
+            if config.device_id is None:
+                config = replace(config, device_id=self.metadata.name)
+            self._config = config
+        return self._config
+
+    def _is_unpacked_sdist(self) -> bool:
+        root = Path(self.root)
+        return (root / "PKG-INFO").is_file() or any(p.name.startswith("build-via-sdist-") for p in root.parents)
+
+    def _initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        config = self._load()
+        if config is None:
+            return
+        if self.target_name == "sdist":
+            self._check_sdist(config, build_data)
+            return
+        if self.target_name != "wheel":
+            self.app.display_debug(f"{_PREFIX}nothing to do for the {self.target_name} target", level=1)
+            return
+        if self._is_unpacked_sdist():
+            self.app.display_warning(
+                f"{_PREFIX}this wheel is being built from an unpacked sdist in {self.root}; credentials and "
+                "csproj changes made there would be thrown away, so hatch-meadow does nothing. Build the wheel "
+                "from your checkout: `python -m build --wheel`, `hatch build` or `pip wheel .`"
+            )
+            return
+        from hatch_meadow.prepare import prepare_project
+
+        prepare_project(
+            Path(self.root), config, where=self._where,
+            info=lambda m: self.app.display_info(_PREFIX + m),
+            warn=lambda m: self.app.display_warning(_PREFIX + m),
+        )
+        if config.deploy and version == "editable":
+            self.app.display_info(f"{_PREFIX}not deploying from an editable install")
+        elif config.deploy:
+            self.app.display_warning(f"{_PREFIX}deploy = true: deploying is not available in this version yet")
+
+    def _credential_paths(self, config: MeadowConfig) -> list[str]:
+        from hatch_meadow.prepare import credential_files_relative_to_root
+        from hatch_meadow.project import resolve_layout
+
+        return credential_files_relative_to_root(resolve_layout(Path(self.root), config, self._where))
+
+    def _check_sdist(self, config: MeadowConfig, build_data: dict[str, Any]) -> None:
+        packed = []
+        for rel in self._credential_paths(config):
+            if (Path(self.root) / rel).is_file() and self.build_config.include_path(rel):
+                packed.append(rel)
+        forced = {os.path.normpath(str(k)) for k in build_data.get("force_include", {})}
+        packed += [rel for rel in self._credential_paths(config)
+                   if os.path.normpath(os.path.join(self.root, rel)) in forced]
+        if packed:
+            raise MeadowError(
+                f"the sdist would contain credential files: {', '.join(sorted(set(packed)))}",
+                hint="add them to .gitignore (hatchling then leaves them out), or to "
+                "[tool.hatch.build.targets.sdist] exclude = [...]",
+            )
+        self.app.display_debug(f"{_PREFIX}sdist: no credential file is packed", level=1)
+
+    def _finalize(self, artifact_path: str) -> None:
+        config = self._load()
+        if config is None or not artifact_path or not os.path.isfile(artifact_path):
+            return
+        from hatch_meadow.artifacts import ensure_artifact_clean
+
+        try:
+            paths = self._credential_paths(config)
+        except MeadowError:
+            paths = []  # no project layout here: still refuse keys and pass files found by name
+        ensure_artifact_clean(Path(artifact_path), paths)
+
+    def _clean(self) -> None:
+        config = self._load()
+        if config is None or not config.patch_csproj:
+            return
+        from hatch_meadow.csproj import clean_csproj
+        from hatch_meadow.project import resolve_layout
+
+        layout = resolve_layout(Path(self.root), config, self._where)
+        result = clean_csproj(layout.csproj)
+        if result.changed:
+            self.app.display_info(f"{_PREFIX}removed the hatch-meadow ItemGroup from {layout.csproj.name}")

@@ -1,0 +1,157 @@
+"""Where things are in a user's project: the .csproj, the credentials folder, the hook's TOML tables."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from hatch_meadow.config import MeadowConfig, hook_table_path
+from hatch_meadow.errors import ConfigurationError, InputError, ProjectFileError
+from hatch_meadow.names import PLUGIN_NAME
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+#: Folders never searched for a .csproj: build output, VCS data, virtual environments.
+_SKIPPED_DIRS: Final = frozenset({"bin", "obj", "node_modules", "build", "dist", "__pycache__"})
+CSPROJ_SEARCH_DEPTH: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectLayout:
+    """Resolved locations for one build: the .csproj and the folder holding the credential files."""
+
+    root: Path
+    csproj: Path
+    credentials_dir: Path
+
+
+def find_csproj_candidates(root: Path, depth: int = CSPROJ_SEARCH_DEPTH) -> list[Path]:
+    """Every ``*.csproj`` in ``root`` and up to ``depth`` folder levels below it, sorted."""
+    found: list[Path] = []
+    level = [root]
+    for current_depth in range(depth + 1):
+        next_level: list[Path] = []
+        for folder in level:
+            try:
+                entries = sorted(folder.iterdir())
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.suffix.lower() == ".csproj" and entry.is_file():
+                    found.append(entry)
+                elif (current_depth < depth and entry.is_dir() and not entry.is_symlink()
+                      and not entry.name.startswith(".") and entry.name not in _SKIPPED_DIRS):
+                    next_level.append(entry)
+        level = next_level
+    return sorted(found)
+
+
+def resolve_layout(root: Path, config: MeadowConfig, where: str = hook_table_path()) -> ProjectLayout:
+    """Find the .csproj (the ``csproj`` option, or the only one within two levels) and the credentials folder.
+
+    Raises:
+        ProjectFileError: no .csproj, several candidates, or the configured one is missing.
+    """
+    if config.csproj is not None:
+        csproj = root / config.csproj
+        if not csproj.exists():
+            raise ProjectFileError(
+                f"{where}.csproj: {config.csproj} does not exist (looked in {root})",
+                hint="give the path relative to the folder holding pyproject.toml",
+            )
+    else:
+        candidates = find_csproj_candidates(root)
+        if not candidates:
+            raise ProjectFileError(
+                f"no .csproj found in {root} or two folder levels below it",
+                hint=f"set {where}.csproj to the Meadow app's project file, e.g. \"MeadowApp/MeadowApp.csproj\"",
+            )
+        if len(candidates) > 1:
+            listed = ", ".join(str(c.relative_to(root)) for c in candidates)
+            raise ProjectFileError(
+                f"found {len(candidates)} .csproj files in {root}: {listed}",
+                hint=f"set {where}.csproj to the one that is the Meadow app",
+            )
+        csproj = candidates[0]
+    credentials_dir = root / config.credentials_dir if config.credentials_dir else csproj.parent
+    if credentials_dir.exists() and not credentials_dir.is_dir():
+        raise InputError(f"{where}.credentials-dir: {credentials_dir} is a file, not a folder",
+                         hint="point credentials-dir at a folder (it is created when missing)")
+    return ProjectLayout(root=root, csproj=csproj, credentials_dir=credentials_dir)
+
+
+@dataclass(frozen=True, slots=True)
+class HookTable:
+    """One ``meadow`` hook table found in a project's configuration."""
+
+    where: str
+    raw: Mapping[str, Any]
+    target: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSettings:
+    """What the CLI reads from a project folder without building it."""
+
+    root: Path
+    name: str | None
+    tables: tuple[HookTable, ...]
+    uses_hook: bool
+
+
+def load_project_settings(root: Path) -> ProjectSettings:
+    """Read ``pyproject.toml`` (and ``hatch.toml``, which hatch prefers) for the hook's tables.
+
+    Raises:
+        InputError: no pyproject.toml, or invalid TOML (with the line and column).
+    """
+    pyproject = root / "pyproject.toml"
+    data = _load_toml(pyproject, required=True)
+    hatch_toml = _load_toml(root / "hatch.toml", required=False)
+    name = data.get("project", {}).get("name")
+    tables: list[HookTable] = []
+    sources: list[tuple[Mapping[str, Any], bool]] = [(data.get("tool", {}).get("hatch", {}), False)]
+    if hatch_toml:
+        sources.insert(0, (hatch_toml, True))
+    for hatch_cfg, is_hatch_toml in sources:
+        build = hatch_cfg.get("build", {})
+        hook = build.get("hooks", {}).get(PLUGIN_NAME)
+        if hook is not None:
+            where = hook_table_path(hatch_toml=is_hatch_toml)
+            tables.append(HookTable(where, _table(hook, where), None))
+        for target, target_cfg in sorted(build.get("targets", {}).items()):
+            hook = target_cfg.get("hooks", {}).get(PLUGIN_NAME) if isinstance(target_cfg, dict) else None
+            if hook is not None:
+                where = hook_table_path(target, hatch_toml=is_hatch_toml)
+                tables.append(HookTable(where, _table(hook, where), target))
+    requires = data.get("build-system", {}).get("requires", [])
+    uses_hook = any(isinstance(r, str) and r.replace("_", "-").lower().startswith("hatch-meadow") for r in requires)
+    return ProjectSettings(root=root, name=name if isinstance(name, str) else None,
+                           tables=tuple(tables), uses_hook=uses_hook)
+
+
+def _table(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigurationError([f"{where}: must be a table, not {type(value).__name__}"])
+    return value
+
+
+def _load_toml(path: Path, *, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise InputError(f"{path}: no such file", hint="run this in the folder that holds pyproject.toml, "
+                             "or pass --project DIR")
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError([f"{path}: invalid TOML: {exc}"]) from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror})") from exc

@@ -1,0 +1,130 @@
+"""``check`` for a project folder: the hook's options, exactly as a build would validate them, and the csproj."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from hatch_meadow.config import MeadowConfig, load_config
+from hatch_meadow.csproj import PatchResult, ensure_csproj
+from hatch_meadow.errors import ConfigurationError
+from hatch_meadow.findings import Finding, is_failure
+from hatch_meadow.names import PLUGIN_NAME
+from hatch_meadow.project import HookTable, ProjectLayout, load_project_settings, resolve_layout
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectCheck:
+    """The result of checking a project folder."""
+
+    root: Path
+    where: str | None
+    config: MeadowConfig | None
+    layout: ProjectLayout | None
+    csproj: PatchResult | None
+    findings: tuple[Finding, ...]
+
+    def ok(self, *, strict: bool = False) -> bool:
+        """No errors (and, under ``strict``, no warnings)."""
+        return not is_failure(self.findings, strict=strict)
+
+    def to_json(self, *, strict: bool = False) -> dict[str, Any]:
+        """The ``check --json`` object for the project part."""
+        return {
+            "ok": self.ok(strict=strict),
+            "project": str(self.root),
+            "table": self.where,
+            "config": self.config.to_json() if self.config else None,
+            "csproj": None if self.layout is None else {
+                "path": _rel(self.layout.csproj, self.root),
+                "credentials-dir": _rel(self.layout.credentials_dir, self.root),
+                "up-to-date": self.csproj is not None and not self.csproj.changed,
+                "pending": [] if self.csproj is None else [
+                    {"file": c.file, "action": c.action, "detail": c.detail, "line": c.line}
+                    for c in self.csproj.changes if c.action != "unchanged"
+                ],
+            },
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def _effective_table(tables: tuple[HookTable, ...]) -> HookTable | None:
+    """The table a wheel build uses: the wheel target's table replaces the global one."""
+    wheel = [t for t in tables if t.target == "wheel"]
+    if wheel:
+        return wheel[0]
+    glob = [t for t in tables if t.target is None]
+    return glob[0] if glob else None
+
+
+def check_project(root: Path, environ: dict[str, str] | None = None) -> ProjectCheck:
+    """Validate every ``meadow`` hook table in ``root``'s configuration and report the csproj state.
+
+    Raises:
+        ConfigurationError: every invalid option of every table, listed together.
+        InputError / ProjectFileError: no pyproject.toml, no or several csproj files, malformed csproj.
+    """
+    settings = load_project_settings(root)
+    env = dict(os.environ if environ is None else environ)
+    errors: list[str] = []
+    configs: dict[str, MeadowConfig] = {}
+    for table in settings.tables:
+        try:
+            configs[table.where] = load_config(table.raw, table.where, environ=env)
+        except ConfigurationError as exc:
+            errors.extend(e for e in exc.errors if e not in errors)
+    if errors:
+        raise ConfigurationError(errors, hint="fix the options above; the build would stop with the same list")
+
+    findings: list[Finding] = []
+    pyproject = "pyproject.toml"
+    if not settings.uses_hook:
+        findings.append(Finding(
+            "hook-not-required", "warning", pyproject,
+            "hatch-meadow is not in [build-system].requires, so isolated builds fail with "
+            "'Unknown build hook: meadow'",
+            'add it: requires = ["hatchling", "hatch-meadow"]',
+        ))
+    chosen = _effective_table(settings.tables)
+    if chosen is None:
+        findings.append(Finding(
+            "hook-not-configured", "error", pyproject,
+            f"no [tool.hatch.build.hooks.{PLUGIN_NAME}] table, so hatchling never runs the hook",
+            f"add an empty [tool.hatch.build.hooks.{PLUGIN_NAME}] table (the defaults fit most projects)",
+        ))
+        return ProjectCheck(root, None, None, None, None, tuple(findings))
+    config = configs[chosen.where]
+    if config.device_id is None and settings.name:
+        config = replace(config, device_id=settings.name)
+    layout = resolve_layout(root, config, chosen.where)
+    patch = ensure_csproj(layout.csproj, mode=config.copy_mode, condition=config.csproj_condition,
+                          credentials_dir=layout.credentials_dir, dry_run=True)
+    csproj_name = _rel(layout.csproj, root)
+    for warning in patch.warnings:
+        findings.append(Finding("csproj-item-condition", "warning", csproj_name, warning, None))
+    pending = [c for c in patch.changes if c.action != "unchanged"]
+    if pending:
+        files = ", ".join(c.file for c in pending)
+        if config.patch_csproj:
+            findings.append(Finding(
+                "csproj-pending", "info", csproj_name,
+                f"the next build adds or fixes the copy items for {files}",
+                "or run `hatch-meadow patch-csproj` now",
+            ))
+        else:
+            findings.append(Finding(
+                "csproj-missing-items", "warning", csproj_name,
+                f"{files} will not be copied to the build output (patch-csproj = false)",
+                f"add <None Update=\"…\"><CopyToOutputDirectory>{config.copy_mode}</CopyToOutputDirectory></None> "
+                "items, or set patch-csproj = true",
+            ))
+    return ProjectCheck(root, chosen.where, config, layout, patch, tuple(findings))
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
