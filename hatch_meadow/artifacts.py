@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tarfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -16,6 +15,8 @@ def list_archive(path: Path) -> list[str]:
     if path.suffix == ".whl" or zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             return archive.namelist()
+    import tarfile  # only sdists need it; keeps the hook's import cheap
+
     with tarfile.open(path) as archive:
         return archive.getnames()
 

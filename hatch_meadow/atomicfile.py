@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -19,6 +18,8 @@ def save_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     Raises:
         OSError: from the file system; ``path`` is then untouched and no temporary file is left.
     """
+    import tempfile  # imported on first write only: the hook's no-op path never needs it
+
     folder = path.parent
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:

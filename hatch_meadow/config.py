@@ -7,7 +7,6 @@ table *instead of* the global one when both exist: they are not merged.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -79,6 +78,7 @@ class MeadowConfig:
         return out
 
 
+_DEFAULTS: Final = MeadowConfig()
 OPTION_NAMES: Final = tuple(
     f.name.replace("_", "-") for f in fields(MeadowConfig) if not f.metadata.get("env_only")
 )
@@ -94,13 +94,20 @@ def _string(value: object) -> str | None:
     return None
 
 
+def _close_match(word: str, choices: tuple[str, ...]) -> str | None:
+    import difflib  # only on the error path
+
+    near = difflib.get_close_matches(word, choices, n=1)
+    return near[0] if near else None
+
+
 def _choice(choices: tuple[str, ...]) -> _Check:
     def check(value: object) -> str | None:
         if not isinstance(value, str):
             return f"must be a string, one of {', '.join(choices)}; not {_type_name(value)}"
         if value not in choices:
-            near = difflib.get_close_matches(value, choices, n=1)
-            tail = f" (did you mean {near[0]!r}?)" if near else ""
+            near = _close_match(value, choices)
+            tail = f" (did you mean {near!r}?)" if near else ""
             return f"must be one of {', '.join(choices)}; not {value!r}{tail}"
         return None
 
@@ -189,7 +196,7 @@ _CHECKS: Final[Mapping[str, _Check]] = {
     "reboot": _boolean,
     "strict": _boolean,
 }
-assert set(_CHECKS) == set(OPTION_NAMES), "every option needs a check"  # noqa: S101 - import-time invariant
+assert set(_CHECKS) == set(OPTION_NAMES), "every option needs a check"
 
 
 def load_config(
@@ -216,8 +223,8 @@ def load_config(
             continue
         check = _CHECKS.get(key)
         if check is None:
-            near = difflib.get_close_matches(str(key), OPTION_NAMES, n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else f"; known options: {', '.join(OPTION_NAMES)}"
+            near = _close_match(str(key), OPTION_NAMES)
+            hint = f" (did you mean {near!r}?)" if near else f"; known options: {', '.join(OPTION_NAMES)}"
             errors.append(f"{where}.{key}: unknown option{hint}")
             continue
         value = raw[key]
@@ -227,8 +234,8 @@ def load_config(
             continue
         values[key.replace("-", "_")] = tuple(value) if isinstance(value, list) else value
 
-    validity = values.get("validity_days", MeadowConfig.validity_days)
-    renew = values.get("renew_before_days", MeadowConfig.renew_before_days)
+    validity = values.get("validity_days", _DEFAULTS.validity_days)
+    renew = values.get("renew_before_days", _DEFAULTS.renew_before_days)
     if isinstance(validity, int) and isinstance(renew, int) and renew >= validity:
         errors.append(
             f"{where}.renew-before-days: must be less than validity-days ({validity}), not {renew}; "

@@ -22,13 +22,13 @@ Planning is pure (:func:`plan_patch`, :func:`plan_clean`: bytes in, bytes out); 
 
 from __future__ import annotations
 
-import difflib
-import fnmatch
 import os
+import posixpath
 import re
 import stat
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Final, Literal
 
@@ -36,7 +36,8 @@ from lxml import etree
 
 from hatch_meadow.atomicfile import save_atomic
 from hatch_meadow.errors import ProjectFileError
-from hatch_meadow.names import CREDENTIAL_FILES, ITEM_GROUP_LABEL
+from hatch_meadow.names import ITEM_GROUP_LABEL
+from hatch_meadow.project import credential_paths
 from hatch_meadow.xmltext import (
     ElementSpan,
     TextEncoding,
@@ -46,7 +47,6 @@ from hatch_meadow.xmltext import (
     encode_text,
     escape_attribute,
     line_indent,
-    line_of,
 )
 
 MSBUILD_NAMESPACE: Final = "http://schemas.microsoft.com/developer/msbuild/2003"
@@ -88,6 +88,8 @@ class PatchResult:
 
     def diff(self) -> str:
         """A unified diff of the change (LF line endings), for ``--dry-run``; empty if nothing changes."""
+        import difflib
+
         before = decode_text(self.original)[0].replace("\r\n", "\n")
         after = decode_text(self.patched)[0].replace("\r\n", "\n")
         lines = difflib.unified_diff(
@@ -112,40 +114,81 @@ class PatchResult:
 
 @dataclass(slots=True)
 class _Document:
-    """A parsed project: the text, its encoding, the lxml tree and every element's span."""
+    """A parsed project: the text, its encoding and the lxml tree.
+
+    Element spans (where each tag sits in the text) are computed only when an edit needs them, so
+    checking an already-patched project costs one lxml parse and a walk over its items.
+    """
 
     name: str
     text: str
     encoding: TextEncoding
     root: etree._Element
-    spans: dict[etree._Element, ElementSpan]
-    unit: str = DEFAULT_INDENT
     edits: list[tuple[int, int, str]] = field(default_factory=list)
+    _spans: dict[etree._Element, ElementSpan] | None = None
+    _unit: str | None = None
+
+    def span(self, element: etree._Element) -> ElementSpan:
+        if self._spans is None:
+            self._spans = self._map_spans()
+        return self._spans[element]
+
+    def _map_spans(self) -> dict[etree._Element, ElementSpan]:
+        try:
+            spans = element_spans(self.text)
+        except ValueError as exc:
+            raise ProjectFileError(
+                f"{self.name}: cannot map the XML text to its elements ({exc})",
+                hint="this is unusual markup; add the items by hand or set patch-csproj = false",
+            ) from exc
+        elements = [el for el in self.root.iter() if isinstance(el.tag, str)]
+        if len(elements) != len(spans):
+            raise ProjectFileError(
+                f"{self.name}: found {len(spans)} tags in the text but {len(elements)} elements in the tree",
+                hint="this is unusual markup (entities that expand to elements?); edit the file by hand",
+            )
+        return dict(zip(elements, spans, strict=True))
+
+    @property
+    def unit(self) -> str:
+        """The file's indentation step: how far the root's first child is indented."""
+        if self._unit is None:
+            self._unit = DEFAULT_INDENT
+            for child in self.root:
+                if isinstance(child.tag, str):
+                    self._unit = line_indent(self.text, self.span(child).open_start) or DEFAULT_INDENT
+                    break
+        return self._unit
 
     def tag_text(self, element: etree._Element) -> str:
-        span = self.spans[element]
+        span = self.span(element)
         return self.text[span.open_start:span.open_end]
 
-    def line(self, element: etree._Element) -> int:
-        return line_of(self.text, self.spans[element].open_start)
-
     def indent_of(self, element: etree._Element, depth: int) -> str:
-        found = line_indent(self.text, self.spans[element].open_start)
+        found = line_indent(self.text, self.span(element).open_start)
         return found if found is not None else self.unit * depth
 
     def apply(self) -> str:
-        text = self.text
-        last = len(text) + 1
-        for start, end, replacement in sorted(self.edits, key=lambda e: (e[0], e[1]), reverse=True):
-            if end > last:
+        if not self.edits:
+            return self.text
+        parts: list[str] = []
+        position = 0
+        for start, end, replacement in sorted(self.edits, key=lambda e: (e[0], e[1])):
+            if start < position:
                 raise AssertionError("overlapping csproj edits")  # a bug in the planner, never input
-            text = text[:start] + replacement + text[end:]
-            last = start
-        return text
+            parts += [self.text[position:start], replacement]
+            position = end
+        parts.append(self.text[position:])
+        return "".join(parts)
 
 
 def _localname(element: etree._Element) -> str:
     return etree.QName(element).localname
+
+
+def _line(element: etree._Element) -> int | None:
+    line = element.sourceline
+    return line if isinstance(line, int) else None
 
 
 def parse_project(data: bytes, name: str) -> _Document:
@@ -171,30 +214,12 @@ def parse_project(data: bytes, name: str) -> _Document:
         )
     try:
         text, encoding = decode_text(data)
-        spans = element_spans(text)
-    except (UnicodeDecodeError, LookupError, ValueError) as exc:
+    except (UnicodeDecodeError, LookupError) as exc:
         raise ProjectFileError(
-            f"{name}: cannot map the XML text to its elements ({exc})",
+            f"{name}: the bytes do not match the file's declared encoding ({exc})",
             hint="re-save the file as UTF-8; hatch-meadow has not changed it",
         ) from exc
-    elements = [el for el in root.iter() if isinstance(el.tag, str)]
-    if len(elements) != len(spans):
-        raise ProjectFileError(
-            f"{name}: found {len(spans)} tags in the text but {len(elements)} elements in the tree",
-            hint="this is unusual markup (entities that expand to elements?); edit the file by hand",
-        )
-    doc = _Document(name=name, text=text, encoding=encoding, root=root, spans=dict(zip(elements, spans)))
-    doc.unit = _indent_unit(doc)
-    return doc
-
-
-def _indent_unit(doc: _Document) -> str:
-    """The file's indentation step: how far the root's first child is indented."""
-    for child in doc.root:
-        if isinstance(child.tag, str):
-            found = line_indent(doc.text, doc.spans[child].open_start)
-            return found if found else DEFAULT_INDENT
-    return DEFAULT_INDENT
+    return _Document(name=name, text=text, encoding=encoding, root=root)
 
 
 def _is_sdk_style(root: etree._Element) -> bool:
@@ -206,12 +231,18 @@ def _is_sdk_style(root: etree._Element) -> bool:
     )
 
 
-def _normalise(path: str) -> str:
-    """Compare item specs as MSBuild does: %XX-unescaped, either slash, case-insensitively."""
-    text = _PERCENT_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), path.strip()).replace("\\", "/")
+@lru_cache(maxsize=4096)
+def _normalise_spec(spec: str) -> str:
+    """An item spec as MSBuild compares it: %XX-unescaped, either slash, no ./, case-insensitive."""
+    return _normalise_path(_PERCENT_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), spec))
+
+
+def _normalise_path(path: str) -> str:
+    """A literal file path in the same comparable form (no %XX decoding: the name is literal)."""
+    text = path.strip().replace("\\", "/")
     while text.startswith("./"):
         text = text[2:]
-    return str(PurePosixPath(text)).lower() if text else text
+    return posixpath.normpath(text).lower() if text else text
 
 
 def _msbuild_escape(path: str) -> str:
@@ -219,11 +250,11 @@ def _msbuild_escape(path: str) -> str:
 
 
 def _item_specs(value: str | None) -> list[str]:
-    return [part for part in (value or "").split(";") if part.strip()]
-
-
-def _in_target(element: etree._Element) -> bool:
-    return any(isinstance(a.tag, str) and _localname(a) == "Target" for a in element.iterancestors())
+    if not value:
+        return []
+    if ";" not in value:
+        return [value] if value.strip() else []
+    return [part for part in value.split(";") if part.strip()]
 
 
 def _managed_groups(root: etree._Element) -> list[etree._Element]:
@@ -233,24 +264,49 @@ def _managed_groups(root: etree._Element) -> list[etree._Element]:
     ]
 
 
-def _items(root: etree._Element, managed: Sequence[etree._Element]) -> list[etree._Element]:
-    owned = {id(item) for group in managed for item in group}
-    return [
-        el for el in root.iter()
-        if isinstance(el.tag, str)
-        and _localname(el) in ITEM_TYPES
-        and id(el) not in owned
-        and not _in_target(el)
-        and el.getparent() is not None
-        and _localname(el.getparent()) == "ItemGroup"
-    ]
+@dataclass(slots=True)
+class _ItemIndex:
+    """Every static None/Content item outside our group, indexed by the files it names."""
+
+    by_spec: dict[str, list[etree._Element]] = field(default_factory=dict)
+    removes: list[tuple[etree._Element, str]] = field(default_factory=list)
 
 
-def _matches(spec: str, wanted: str) -> bool:
-    norm = _normalise(spec)
-    if any(c in norm for c in "*?"):
-        return fnmatch.fnmatchcase(wanted, norm.replace("**/", "*"))
-    return norm == wanted
+def _index_items(root: etree._Element, managed: Sequence[etree._Element], files: Sequence[str]) -> _ItemIndex:
+    """Index the static None/Content items that name one of ``files`` or remove anything.
+
+    A cheap substring prefilter on the lower-cased spec (a wanted base name, or a %XX escape) keeps a
+    5,000-item project well under the 20 ms budget; only candidates are fully normalised.
+    """
+    index = _ItemIndex()
+    owned = set(managed)
+    names = sorted({posixpath.basename(_normalise_path(f)) for f in files})
+    interesting = re.compile("|".join([*(re.escape(n) for n in names if n), "%"]), re.IGNORECASE).search
+    item_tags = [*ITEM_TYPES, *(f"{{{MSBUILD_NAMESPACE}}}{t}" for t in ITEM_TYPES)]
+    for item in root.iter(*item_tags):
+        get = item.get
+        include, update, removal = get("Include"), get("Update"), get("Remove")
+        if not removal and not (include and interesting(include)) and not (update and interesting(update)):
+            continue
+        specs = ";".join(v for v in (include, update) if v)
+        group = item.getparent()
+        if group is None or group in owned or _localname(group) != "ItemGroup" or \
+                any(True for _ in item.iterancestors("{*}Target", "Target")):
+            continue  # items inside a Target are computed at execution time, not evaluation time
+        for spec in _item_specs(specs):
+            bucket = index.by_spec.setdefault(_normalise_spec(spec), [])
+            if item not in bucket:
+                bucket.append(item)
+        index.removes.extend((item, _normalise_spec(spec)) for spec in _item_specs(removal))
+    return index
+
+
+def _matches(pattern: str, wanted: str) -> bool:
+    if any(c in pattern for c in "*?"):
+        import fnmatch
+
+        return fnmatch.fnmatchcase(wanted, pattern.replace("**/", "*"))
+    return pattern == wanted
 
 
 def plan_patch(
@@ -266,7 +322,7 @@ def plan_patch(
 
     Args:
         data: the csproj's bytes.
-        files: paths relative to the csproj's folder, ``/``-separated.
+        files: literal paths relative to the csproj's folder, ``/``-separated.
         mode: ``Always`` or ``PreserveNewest``.
         condition: optional MSBuild condition for the managed ItemGroup.
         name: the file name to use in messages.
@@ -276,39 +332,33 @@ def plan_patch(
         ProjectFileError: malformed XML, a non-Project root, or a ``Remove`` of one of ``files``.
     """
     doc = parse_project(data, name)
-    outside_set = {_normalise(f) for f in outside}
+    outside_set = {_normalise_path(f) for f in outside}
     managed = _managed_groups(doc.root)
-    items = _items(doc.root, managed)
+    index = _index_items(doc.root, managed, files)
     changes: list[ItemChange] = []
     warnings: list[str] = []
     removed: list[str] = []
     wanted_new: list[str] = []
+    fixed: dict[etree._Element, ItemChange] = {}
 
     for file in files:
-        wanted = _normalise(file)
-        for item in items:
-            if any(_matches(spec, wanted) for spec in _item_specs(item.get("Remove"))):
-                removed.append(f'<{_localname(item)} Remove="{item.get("Remove")}"> at line {doc.line(item)}')
-        exact = [
-            item for item in items
-            if any(_normalise(spec) == wanted for attr in ("Include", "Update") for spec in _item_specs(item.get(attr)))
-        ]
+        wanted = _normalise_path(file)
+        for item, pattern in index.removes:
+            if _matches(pattern, wanted):
+                clause = f'<{_localname(item)} Remove="{item.get("Remove")}"> at line {_line(item)}'
+                if clause not in removed:
+                    removed.append(clause)
+        exact = index.by_spec.get(wanted, [])
         if not exact:
             wanted_new.append(file)
             continue
         for item in exact:
-            changes.append(_fix_item(doc, item, file, mode))
-            group = item.getparent()
-            conditions = [c for c in (item.get("Condition"), group.get("Condition") if group is not None else None) if c]
-            if condition and not conditions:
-                warnings.append(
-                    f"{name}:{doc.line(item)}: the existing item for {file} has no condition, so "
-                    f"csproj-condition ({condition}) does not apply to it"
-                )
-            elif conditions and not condition:
-                warnings.append(
-                    f"{name}:{doc.line(item)}: the item for {file} only applies when {conditions[0]}"
-                )
+            if item in fixed:  # one item naming several files: fix it once
+                changes.append(replace(fixed[item], file=file))
+                continue
+            fixed[item] = _fix_item(doc, item, file, mode)
+            changes.append(fixed[item])
+            warnings.extend(_condition_warnings(item, file, condition, name))
 
     if removed:
         raise ProjectFileError(
@@ -318,35 +368,50 @@ def plan_patch(
         )
 
     sdk_style = _is_sdk_style(doc.root)
-    changes.extend(_ensure_group(doc, managed, wanted_new, mode, condition, sdk_style, outside_set))
-    patched = encode_text(doc.apply(), doc.encoding)
+    changes.extend(
+        _ensure_group(doc, managed, wanted_new, mode, condition, sdk_style=sdk_style, outside=outside_set)
+    )
+    patched = data if not doc.edits else encode_text(doc.apply(), doc.encoding)
     return PatchResult(path=name, original=data, patched=patched, changes=tuple(changes), warnings=tuple(warnings))
 
 
+def _condition_warnings(item: etree._Element, file: str, condition: str | None, name: str) -> list[str]:
+    group = item.getparent()
+    group_condition = group.get("Condition") if group is not None else None
+    conditions = [c for c in (item.get("Condition"), group_condition) if c]
+    if condition and not conditions:
+        return [f"{name}:{_line(item)}: the existing item for {file} has no condition, so "
+                f"csproj-condition ({condition}) does not apply to it"]
+    if conditions and not condition:
+        return [f"{name}:{_line(item)}: the item for {file} only applies when {conditions[0]}"]
+    return []
+
+
 def _fix_item(doc: _Document, item: etree._Element, file: str, mode: str) -> ItemChange:
-    line = doc.line(item)
+    line = _line(item)
     kind = _localname(item)
-    span = doc.spans[item]
-    attr_span = attribute_value_span(doc.tag_text(item), COPY_METADATA)
     children = [c for c in item if isinstance(c.tag, str) and _localname(c) == COPY_METADATA]
+    attr_value = item.get(COPY_METADATA)
     fixes: list[str] = []
-    if attr_span is not None:
-        old = item.get(COPY_METADATA) or ""
-        if old.strip() != mode:
-            start = span.open_start + attr_span[0]
-            doc.edits.append((start, span.open_start + attr_span[1], mode))
-            fixes.append(f"{old or '(empty)'} -> {mode}")
+    if attr_value is not None and attr_value.strip() != mode:
+        span = doc.span(item)
+        attr_span = attribute_value_span(doc.tag_text(item), COPY_METADATA)
+        if attr_span is None:
+            raise ProjectFileError(f"{doc.name}:{line}: cannot locate the {COPY_METADATA} attribute in the text",
+                                   hint=f"set it to {mode} by hand")
+        doc.edits.append((span.open_start + attr_span[0], span.open_start + attr_span[1], mode))
+        fixes.append(f"{attr_value or '(empty)'} -> {mode}")
     for child in children:
         old = (child.text or "").strip()
         if old != mode:
-            child_span = doc.spans[child]
+            child_span = doc.span(child)
             if child_span.is_empty_tag:
                 doc.edits.append((child_span.open_start, child_span.open_end,
                                   f"<{COPY_METADATA}>{mode}</{COPY_METADATA}>"))
             else:
                 doc.edits.append((child_span.open_end, child_span.close_start, mode))
             fixes.append(f"{old or '(empty)'} -> {mode}")
-    if attr_span is None and not children:
+    if attr_value is None and not children:
         _add_metadata_child(doc, item, mode)
         return ItemChange(file, "fixed", f"added {COPY_METADATA}={mode} to the existing <{kind}> item", line)
     if fixes:
@@ -356,7 +421,7 @@ def _fix_item(doc: _Document, item: etree._Element, file: str, mode: str) -> Ite
 
 def _add_metadata_child(doc: _Document, item: etree._Element, mode: str) -> None:
     nl = doc.encoding.newline
-    span = doc.spans[item]
+    span = doc.span(item)
     indent = doc.indent_of(item, 2)
     metadata = f"<{COPY_METADATA}>{mode}</{COPY_METADATA}>"
     if span.is_empty_tag:
@@ -364,10 +429,14 @@ def _add_metadata_child(doc: _Document, item: etree._Element, mode: str) -> None
         opening = tag[:-2].rstrip() + ">"
         doc.edits.append((span.open_start, span.open_end,
                           f"{opening}{nl}{indent}{doc.unit}{metadata}{nl}{indent}</{_localname_raw(tag)}>"))
-    elif len([c for c in item if isinstance(c.tag, str)]) and line_indent(doc.text, span.close_start) is not None:
-        doc.edits.append((span.close_start, span.close_start, f"{doc.unit}{metadata}{nl}{indent}"))
-    else:
+        return
+    content = doc.text[span.open_end:span.close_start]
+    if content.strip() == "":
         doc.edits.append((span.open_end, span.close_start, f"{nl}{indent}{doc.unit}{metadata}{nl}{indent}"))
+    elif line_indent(doc.text, span.close_start) is not None:
+        doc.edits.append((span.close_start, span.close_start, f"{doc.unit}{metadata}{nl}{indent}"))
+    else:  # other metadata on the same line: keep it, append ours beside it
+        doc.edits.append((span.close_start, span.close_start, metadata))
 
 
 def _localname_raw(tag_text: str) -> str:
@@ -375,27 +444,55 @@ def _localname_raw(tag_text: str) -> str:
     return tag_text[1:].split(None, 1)[0].rstrip("/>")
 
 
-def _group_text(
-    files: Sequence[str], mode: str, condition: str | None, indent: str, unit: str, nl: str,
-    *, sdk_style: bool, outside: set[str],
-) -> str:
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One item of the managed group, as we would write it."""
+
+    attr: str
+    spec: str
+    link: str | None
+    mode: str
+
+
+def _entries(files: Sequence[str], mode: str, *, sdk_style: bool, outside: set[str]) -> list[_Entry]:
+    entries = []
+    for file in files:
+        spec = _msbuild_escape(file.replace("/", "\\"))
+        if _normalise_path(file) in outside:
+            entries.append(_Entry("Include", spec, _msbuild_escape(PurePosixPath(file).name), mode))
+        else:
+            entries.append(_Entry("Update" if sdk_style else "Include", spec, None, mode))
+    return entries
+
+
+def _group_text(entries: Sequence[_Entry], condition: str | None, indent: str, unit: str, nl: str) -> str:
     cond = f' Condition="{escape_attribute(condition)}"' if condition else ""
     lines = [f'<ItemGroup Label="{ITEM_GROUP_LABEL}"{cond}>']
-    for file in files:
-        spec = escape_attribute(_msbuild_escape(file.replace("/", "\\") if "/" in file else file))
-        is_outside = _normalise(file) in outside
-        if is_outside:
-            link = escape_attribute(_msbuild_escape(PurePosixPath(file).name))
-            opening = f'<None Include="{spec}" Link="{link}">'
-        else:
-            opening = f'<None {"Update" if sdk_style else "Include"}="{spec}">'
+    for entry in entries:
+        link = f' Link="{escape_attribute(entry.link)}"' if entry.link else ""
         lines += [
-            f"{indent}{unit}{opening}",
-            f"{indent}{unit}{unit}<{COPY_METADATA}>{mode}</{COPY_METADATA}>",
+            f'{indent}{unit}<None {entry.attr}="{escape_attribute(entry.spec)}"{link}>',
+            f"{indent}{unit}{unit}<{COPY_METADATA}>{entry.mode}</{COPY_METADATA}>",
             f"{indent}{unit}</None>",
         ]
     lines.append(f"{indent}</ItemGroup>")
     return nl.join(lines)
+
+
+def _existing_entries(group: etree._Element) -> list[_Entry] | None:
+    """The group's items in our form, or None if it holds anything we would not have written."""
+    entries = []
+    for item in group:
+        if not isinstance(item.tag, str):
+            continue
+        children = [c for c in item if isinstance(c.tag, str)]
+        attrs = set(item.attrib) - {"Link"}
+        if _localname(item) != "None" or len(attrs) != 1 or len(children) != 1 or \
+                _localname(children[0]) != COPY_METADATA:
+            return None
+        attr = str(attrs.pop())
+        entries.append(_Entry(attr, str(item.get(attr) or ""), item.get("Link"), (children[0].text or "").strip()))
+    return entries
 
 
 def _ensure_group(
@@ -404,6 +501,7 @@ def _ensure_group(
     files: Sequence[str],
     mode: str,
     condition: str | None,
+    *,
     sdk_style: bool,
     outside: set[str],
 ) -> list[ItemChange]:
@@ -415,47 +513,42 @@ def _ensure_group(
         if keep is not None:
             _remove_element_lines(doc, keep)
         return []
-    changes: list[ItemChange] = []
-    previous = _group_entries(keep) if keep is not None else {}
-    for file in files:
-        action: Action = "unchanged" if previous.get(_normalise(file)) == mode else "added"
-        changes.append(ItemChange(file, action, f"<None> item in the {ITEM_GROUP_LABEL} ItemGroup ({mode})"))
+    wanted = _entries(files, mode, sdk_style=sdk_style, outside=outside)
     if keep is not None:
-        indent = doc.indent_of(keep, 1)
-        desired = _group_text(files, mode, condition, indent, doc.unit, nl, sdk_style=sdk_style, outside=outside)
-        span = doc.spans[keep]
-        if doc.text[span.open_start:span.close_end] != desired:
-            doc.edits.append((span.open_start, span.close_end, desired))
+        existing = _existing_entries(keep)
+        same = (existing is not None and sorted(existing, key=repr) == sorted(wanted, key=repr)
+                and keep.get("Condition") == condition and set(keep.attrib) <= {"Label", "Condition"})
+        present = {_normalise_spec(e.spec): e.mode for e in existing or []}
+        changes = [
+            ItemChange(file, "unchanged" if present.get(_normalise_path(file)) == mode else "added",
+                       f"<None> item in the {ITEM_GROUP_LABEL} ItemGroup ({mode})")
+            for file in files
+        ]
+        if not same:
+            span = doc.span(keep)
+            text = _group_text(wanted, condition, doc.indent_of(keep, 1), doc.unit, nl)
+            doc.edits.append((span.open_start, span.close_end, text))
         return changes
+    changes = [ItemChange(file, "added", f"<None> item in the {ITEM_GROUP_LABEL} ItemGroup ({mode})")
+               for file in files]
     indent = doc.unit
-    group = _group_text(files, mode, condition, indent, doc.unit, nl, sdk_style=sdk_style, outside=outside)
-    root_span = doc.spans[doc.root]
+    group_text = _group_text(wanted, condition, indent, doc.unit, nl)
+    root_span = doc.span(doc.root)
     if root_span.is_empty_tag:
         tag = doc.text[root_span.open_start:root_span.open_end]
         doc.edits.append((root_span.open_start, root_span.open_end,
-                          f"{tag[:-2].rstrip()}>{nl}{indent}{group}{nl}</{_localname_raw(tag)}>"))
+                          f"{tag[:-2].rstrip()}>{nl}{indent}{group_text}{nl}</{_localname_raw(tag)}>"))
     elif line_indent(doc.text, root_span.close_start) is not None:
         line_start = doc.text.rfind("\n", 0, root_span.close_start) + 1
-        doc.edits.append((line_start, line_start, f"{indent}{group}{nl}"))
+        doc.edits.append((line_start, line_start, f"{indent}{group_text}{nl}"))
     else:
-        doc.edits.append((root_span.close_start, root_span.close_start, f"{nl}{indent}{group}{nl}"))
+        doc.edits.append((root_span.close_start, root_span.close_start, f"{nl}{indent}{group_text}{nl}"))
     return changes
-
-
-def _group_entries(group: etree._Element) -> dict[str, str]:
-    entries: dict[str, str] = {}
-    for item in group:
-        if not isinstance(item.tag, str):
-            continue
-        spec = item.get("Update") or item.get("Include") or ""
-        copy = [c.text or "" for c in item if isinstance(c.tag, str) and _localname(c) == COPY_METADATA]
-        entries[_normalise(spec)] = copy[0].strip() if copy else ""
-    return entries
 
 
 def _remove_element_lines(doc: _Document, element: etree._Element) -> None:
     """Remove an element; if it sits alone on its lines, remove those whole lines."""
-    span = doc.spans[element]
+    span = doc.span(element)
     start, end = span.open_start, span.close_end
     if line_indent(doc.text, start) is not None:
         eol = doc.text.find("\n", end)
@@ -473,32 +566,16 @@ def plan_clean(data: bytes, *, name: str = "project.csproj") -> PatchResult:
         ProjectFileError: malformed XML or a non-Project root.
     """
     doc = parse_project(data, name)
-    groups = _managed_groups(doc.root)
     changes = []
-    for group in groups:
-        for file in _group_entries(group):
-            changes.append(ItemChange(file, "removed", f"removed from the {ITEM_GROUP_LABEL} ItemGroup"))
+    for group in _managed_groups(doc.root):
+        for entry in _existing_entries(group) or []:
+            changes.append(ItemChange(entry.spec, "removed", f"removed from the {ITEM_GROUP_LABEL} ItemGroup"))
         _remove_element_lines(doc, group)
-    return PatchResult(path=name, original=data, patched=encode_text(doc.apply(), doc.encoding),
-                       changes=tuple(changes))
+    patched = data if not doc.edits else encode_text(doc.apply(), doc.encoding)
+    return PatchResult(path=name, original=data, patched=patched, changes=tuple(changes))
 
 
-def credential_paths(csproj: Path, credentials_dir: Path, names: Sequence[str] = CREDENTIAL_FILES) -> tuple[
-        list[str], list[str]]:
-    """The credential files as csproj-relative ``/`` paths, and the subset outside the project folder."""
-    project_dir = csproj.parent.resolve()
-    files: list[str] = []
-    outside: list[str] = []
-    for file_name in names:
-        target = (credentials_dir / file_name).resolve()
-        relative = Path(os.path.relpath(target, project_dir)).as_posix()
-        files.append(relative)
-        if relative.startswith("../"):
-            outside.append(relative)
-    return files, outside
-
-
-def _read_project(path: Path, *, for_writing: bool) -> tuple[Path, bytes]:
+def _read_project(path: Path) -> tuple[Path, bytes]:
     shown = str(path)
     if not path.exists():
         raise ProjectFileError(f"{shown}: no such file", hint="check the `csproj` option or the path you gave")
@@ -513,23 +590,28 @@ def _read_project(path: Path, *, for_writing: bool) -> tuple[Path, bytes]:
     except OSError as exc:
         raise ProjectFileError(f"{shown}: cannot read it ({exc.strerror})",
                                hint="check the file's permissions") from exc
-    if for_writing:
-        mode = real.stat().st_mode
-        if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(real, os.W_OK):
-            raise ProjectFileError(
-                f"{shown}: is read-only, so hatch-meadow cannot add the credential items",
-                hint=f"make it writable (chmod u+w {shown}; check it out for edit in your VCS) "
-                "or set patch-csproj = false",
-            )
-        if not os.access(real.parent, os.W_OK):
-            raise ProjectFileError(f"{shown}: its folder is not writable, so the file cannot be replaced safely",
-                                   hint="fix the folder's permissions or set patch-csproj = false")
     return real, data
+
+
+def _check_writable(real: Path, shown: str) -> None:
+    # Checked only when a change is due: a read-only csproj that is already right is fine. Mode bits
+    # as well as access(): root may write anything, but a 0444 file says "do not edit me".
+    mode = real.stat().st_mode
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(real, os.W_OK):
+        raise ProjectFileError(
+            f"{shown}: is read-only, so hatch-meadow cannot add the credential items",
+            hint=f"make it writable (chmod u+w {shown}; check it out for edit in your VCS) "
+            "or set patch-csproj = false",
+        )
+    if not os.access(real.parent, os.W_OK):
+        raise ProjectFileError(f"{shown}: its folder is not writable, so the file cannot be replaced safely",
+                               hint="fix the folder's permissions or set patch-csproj = false")
 
 
 def _write(result: PatchResult, real: Path) -> PatchResult:
     if not result.changed:
         return result
+    _check_writable(real, result.path)
     mode = stat.S_IMODE(real.stat().st_mode)
     try:
         save_atomic(real, result.patched, mode=mode)
@@ -563,7 +645,7 @@ def ensure_csproj(
         ProjectFileError: the file is missing, a directory, unreadable, read-only, malformed, or
             removes a credential file; it is left untouched.
     """
-    real, data = _read_project(path, for_writing=not dry_run)
+    real, data = _read_project(path)
     if files is None:
         files, outside = credential_paths(path, credentials_dir or path.parent)
     else:
@@ -578,6 +660,6 @@ def clean_csproj(path: Path, *, dry_run: bool = False) -> PatchResult:
     Raises:
         ProjectFileError: as for :func:`ensure_csproj`.
     """
-    real, data = _read_project(path, for_writing=not dry_run)
+    real, data = _read_project(path)
     result = plan_clean(data, name=str(path))
     return result if dry_run else _write(result, real)

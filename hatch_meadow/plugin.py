@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from hatch_meadow.config import MeadowConfig, hook_table_path, load_config, skip_requested
 from hatch_meadow.errors import MeadowError
-from hatch_meadow.names import PLUGIN_NAME, Env
+from hatch_meadow.names import PLUGIN_NAME as HOOK_NAME
+from hatch_meadow.names import Env
 
 _PREFIX = "hatch-meadow: "
 
@@ -28,7 +29,7 @@ _PREFIX = "hatch-meadow: "
 class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     """Provision a Meadow app's TLS client credentials as part of a hatchling build."""
 
-    PLUGIN_NAME: ClassVar[str] = PLUGIN_NAME
+    PLUGIN_NAME = HOOK_NAME
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -59,7 +60,7 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     @property
     def _where(self) -> str:
         target_hooks = self.build_config.target_config.get("hooks", {})
-        target = self.target_name if PLUGIN_NAME in target_hooks else None
+        target = self.target_name if HOOK_NAME in target_hooks else None
         return hook_table_path(target, hatch_toml=(Path(self.root) / "hatch.toml").is_file())
 
     def _load(self) -> MeadowConfig | None:

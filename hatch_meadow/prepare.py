@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from hatch_meadow import __version__
 from hatch_meadow.config import MeadowConfig, hook_table_path
-from hatch_meadow.csproj import PatchResult, ensure_csproj
 from hatch_meadow.names import CREDENTIAL_FILES
-from hatch_meadow.project import ProjectLayout, resolve_layout
+from hatch_meadow.project import ProjectLayout, credential_paths, resolve_layout
+from hatch_meadow.state import fingerprint, load_state, update_state
+
+if TYPE_CHECKING:
+    from hatch_meadow.csproj import PatchResult
+
+_CSPROJ_STATE = "csproj"
 
 Report = Callable[[str], None]
 
@@ -43,22 +51,40 @@ def prepare_project(
     layout = resolve_layout(root, config, where)
     patch = None
     if config.patch_csproj:
-        patch = ensure_csproj(
-            layout.csproj,
-            mode=config.copy_mode,
-            condition=config.csproj_condition,
-            credentials_dir=layout.credentials_dir,
-        )
-        shown = _relative(layout.csproj, root)
-        for change in patch.changes:
-            if change.action != "unchanged":
-                where_line = f":{change.line}" if change.line else ""
-                info(f"{shown}{where_line}: {change.file}: {change.action}, {change.detail}")
-        for warning in patch.warnings:
-            warn(warning)
-        if not patch.changed:
-            info(f"{shown}: credential items up to date ({config.copy_mode})")
+        patch = _ensure_csproj_cached(layout, config, info=info, warn=warn)
     return PrepareOutcome(layout=layout, csproj=patch)
+
+
+def _ensure_csproj_cached(
+    layout: ProjectLayout, config: MeadowConfig, *, info: Report, warn: Report
+) -> PatchResult | None:
+    """Patch the csproj unless its bytes and our options are exactly those of the last good run."""
+    shown = _relative(layout.csproj, layout.root)
+    files, outside = credential_paths(layout.csproj, layout.credentials_dir)
+    try:
+        current = layout.csproj.read_bytes() if layout.csproj.is_file() else b""
+    except OSError:
+        current = b""
+    options = json.dumps([__version__, files, outside, config.copy_mode, config.csproj_condition])
+    stamp = fingerprint(current, options) if current else None
+    if stamp is not None and load_state(layout.root).get(_CSPROJ_STATE) == {"path": shown, "stamp": stamp}:
+        info(f"{shown}: credential items up to date ({config.copy_mode})")
+        return None
+
+    from hatch_meadow.csproj import ensure_csproj  # lxml: only when the csproj may need work
+
+    patch = ensure_csproj(layout.csproj, files, mode=config.copy_mode, condition=config.csproj_condition)
+    for change in patch.changes:
+        if change.action != "unchanged":
+            where_line = f":{change.line}" if change.line else ""
+            info(f"{shown}{where_line}: {change.file}: {change.action}, {change.detail}")
+    for warning in patch.warnings:
+        warn(warning)
+    if not patch.changed:
+        info(f"{shown}: credential items up to date ({config.copy_mode})")
+    if not patch.warnings:  # a run with warnings is re-checked (and the warnings repeated) next time
+        update_state(layout.root, _CSPROJ_STATE, {"path": shown, "stamp": fingerprint(patch.patched, options)})
+    return patch
 
 
 def credential_files_relative_to_root(layout: ProjectLayout) -> list[str]:

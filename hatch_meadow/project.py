@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from hatch_meadow.config import MeadowConfig, hook_table_path
 from hatch_meadow.errors import ConfigurationError, InputError, ProjectFileError
-from hatch_meadow.names import PLUGIN_NAME
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from hatch_meadow.names import CREDENTIAL_FILES, PLUGIN_NAME
 
 #: Folders never searched for a .csproj: build output, VCS data, virtual environments.
 _SKIPPED_DIRS: Final = frozenset({"bin", "obj", "node_modules", "build", "dist", "__pycache__"})
@@ -86,6 +82,21 @@ def resolve_layout(root: Path, config: MeadowConfig, where: str = hook_table_pat
     return ProjectLayout(root=root, csproj=csproj, credentials_dir=credentials_dir)
 
 
+def credential_paths(
+    csproj: Path, credentials_dir: Path, names: Sequence[str] = CREDENTIAL_FILES
+) -> tuple[list[str], list[str]]:
+    """The credential files as csproj-relative ``/`` paths, and the subset outside the project folder."""
+    project_dir = csproj.parent.resolve()
+    files: list[str] = []
+    outside: list[str] = []
+    for file_name in names:
+        relative = Path(os.path.relpath((credentials_dir / file_name).resolve(), project_dir)).as_posix()
+        files.append(relative)
+        if relative.startswith("../"):
+            outside.append(relative)
+    return files, outside
+
+
 @dataclass(frozen=True, slots=True)
 class HookTable:
     """One ``meadow`` hook table found in a project's configuration."""
@@ -143,6 +154,12 @@ def _table(value: object, where: str) -> Mapping[str, Any]:
 
 
 def _load_toml(path: Path, *, required: bool) -> dict[str, Any]:
+    # Imported here: the build hook never reads TOML itself (hatchling hands it the table).
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+
     if not path.exists():
         if required:
             raise InputError(f"{path}: no such file", hint="run this in the folder that holds pyproject.toml, "

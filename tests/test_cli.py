@@ -1,0 +1,189 @@
+"""The hatch-meadow CLI: exit codes, JSON, and the same validation as the hook."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import CSPROJ
+from test_build_hook import PATCHED, csproj_of
+
+from hatch_meadow import __version__
+from hatch_meadow.cli import main
+
+Project = Callable[..., Path]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hatch_meadow", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=60, check=False)
+
+
+def test_cli_version_via_python_m() -> None:
+    """`python -m hatch_meadow --version` prints the version and exits 0."""
+    proc = run_cli("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"hatch-meadow, version {__version__}"
+
+
+def test_cli_console_script_matches_python_m() -> None:
+    """The installed console script is the same program."""
+    exe = Path(sys.executable).with_name("hatch-meadow")
+    proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0
+    assert __version__ in proc.stdout
+
+
+def test_cli_unknown_command_is_usage_error() -> None:
+    """A usage error exits 2."""
+    proc = run_cli("frobnicate")
+    assert proc.returncode == 2
+    assert "No such command 'frobnicate'" in proc.stderr
+
+
+def test_check_ok_project_exits_0_and_reports_pending_items(project: Project) -> None:
+    """A valid, not yet built project passes; the csproj items are reported as pending."""
+    root = project()
+    proc = run_cli("check", "--project", str(root), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ok"] is True
+    assert report["table"] == "tool.hatch.build.hooks.meadow"
+    assert report["config"]["device-id"] == "demo-app"
+    assert report["csproj"]["path"] == "MeadowApp/MeadowApp.csproj"
+    assert report["csproj"]["up-to-date"] is False
+    assert [p["file"] for p in report["csproj"]["pending"]] == [
+        "client_cert.pem", "private_key.pem", "private_key_pass.txt"]
+    assert [f["code"] for f in report["findings"]] == ["csproj-pending"]
+    assert csproj_of(root).read_text() == CSPROJ
+
+
+def test_check_human_output(project: Project) -> None:
+    """Without --json, check prints a readable summary."""
+    root = project()
+    proc = run_cli("check", "--project", str(root))
+    assert proc.returncode == 0
+    assert "options   tool.hatch.build.hooks.meadow: valid" in proc.stdout
+    assert "csproj    MeadowApp/MeadowApp.csproj: needs changes" in proc.stdout
+
+
+def test_check_config_errors_exit_2_with_all_messages(project: Project) -> None:
+    """Invalid options: exit 2, every message, nothing on stdout but the JSON error object."""
+    root = project('key-type = "x"\nstrict = "no"\n')
+    proc = run_cli("check", "--project", str(root), "--json")
+    assert proc.returncode == 2
+    payload = json.loads(proc.stdout)
+    assert payload["ok"] is False
+    assert "tool.hatch.build.hooks.meadow.key-type: must be one of" in payload["error"]["message"]
+    assert "tool.hatch.build.hooks.meadow.strict: must be true or false, not a string" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_check_without_hook_table_exits_1(project: Project) -> None:
+    """A project with no meadow table is a finding (the hook would never run)."""
+    root = project()
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("[tool.hatch.build.hooks.meadow]\n", ""))
+    assert main(["check", "--project", str(root)]) == 1
+
+
+def test_check_patch_csproj_false_warns_about_missing_items(project: Project,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """With patch-csproj = false, missing copy items are a warning."""
+    root = project("patch-csproj = false\n")
+    assert main(["check", "--project", str(root), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [f["code"] for f in report["findings"]] == ["csproj-missing-items"]
+    assert report["findings"][0]["severity"] == "warning"
+
+
+def test_check_missing_pyproject_exits_2(tmp_path: Path) -> None:
+    """No pyproject.toml is an input error naming the file."""
+    proc = run_cli("check", "--project", str(tmp_path))
+    assert proc.returncode == 2
+    assert f"{tmp_path}/pyproject.toml: no such file" in proc.stderr
+
+
+def test_patch_csproj_writes_then_reports_unchanged(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    """patch-csproj adds the items, and a re-run leaves the file alone."""
+    root = project()
+    assert main(["patch-csproj", str(csproj_of(root))]) == 0
+    assert csproj_of(root).read_text() == PATCHED
+    capsys.readouterr()
+    assert main(["patch-csproj", str(csproj_of(root)), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["changed"] is False
+    assert payload["written"] is False
+
+
+def test_patch_csproj_dry_run_prints_diff_and_writes_nothing(project: Project) -> None:
+    """--dry-run shows a unified diff and leaves the file untouched."""
+    root = project()
+    proc = run_cli("patch-csproj", str(csproj_of(root)), "--dry-run", "--mode", "PreserveNewest",
+                   "-f", "client_cert.pem")
+    assert proc.returncode == 0
+    assert '+  <ItemGroup Label="hatch-meadow">' in proc.stdout
+    assert "+      <CopyToOutputDirectory>PreserveNewest</CopyToOutputDirectory>" in proc.stdout
+    assert "private_key" not in proc.stdout
+    assert csproj_of(root).read_text() == CSPROJ
+
+
+def test_patch_csproj_remove_undoes_patch(project: Project) -> None:
+    """--remove takes our ItemGroup out again."""
+    root = project()
+    assert main(["patch-csproj", str(csproj_of(root)), "--condition", "'$(Configuration)' == 'Debug'"]) == 0
+    assert main(["patch-csproj", str(csproj_of(root)), "--remove"]) == 0
+    assert csproj_of(root).read_text() == CSPROJ
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "no such file"),
+        ("dir", "is a directory, not a .csproj file"),
+        ("malformed", "not well-formed XML at line 1, column"),
+        ("readonly", "is read-only"),
+        ("notproject", "the root element is <Foo>, not an MSBuild <Project>"),
+    ],
+)
+def test_patch_csproj_bad_input_exits_2_unchanged(tmp_path: Path, setup: str, message: str) -> None:
+    """Bad csproj inputs exit 2 with a message and a hint, no traceback, and no change."""
+    path = tmp_path / "App.csproj"
+    if setup == "dir":
+        path.mkdir()
+    elif setup == "malformed":
+        path.write_text("<Project><ItemGroup></Project>")
+    elif setup == "readonly":
+        path.write_text(CSPROJ)
+        path.chmod(0o444)
+    elif setup == "notproject":
+        path.write_text("<Foo/>")
+    before = path.read_bytes() if path.is_file() else None
+    proc = run_cli("patch-csproj", str(path))
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "hint:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    if before is not None:
+        assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["App.csproj"] if setup != "missing" else True
+
+
+def test_hooks_module_is_import_light() -> None:
+    """Importing the entry-point module loads neither lxml, click, rich, cryptography nor pyserial."""
+    code = ("import sys, hatch_meadow.hooks; "
+            "print(sorted(m for m in ('lxml', 'click', 'rich', 'cryptography', 'serial') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_plugin_module_is_import_light() -> None:
+    """Hatchling importing the hook class does not pull in lxml or the CLI stack either."""
+    code = ("import sys, hatch_meadow.plugin; "
+            "print(sorted(m for m in ('lxml', 'click', 'rich', 'cryptography', 'serial') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
