@@ -1234,7 +1234,7 @@ def test_read_only_csproj_that_needs_no_change_is_fine(tmp_path: Path, function:
     content = SMALL_PATCHED if function is ensure_csproj else SMALL
     path = _project(tmp_path, content, mode=0o444)
     result = function(path)
-    assert getattr(result, "written") is False
+    assert result.written is False
     assert _state(path) == (content, OLD_MTIME_NS, 0o444)
 
 
