@@ -593,7 +593,8 @@ def _read_project(path: Path) -> tuple[Path, bytes]:
     return real, data
 
 
-def _check_writable(real: Path, shown: str) -> None:
+def check_writable(real: Path, shown: str) -> None:
+    """Raise ProjectFileError unless ``real`` can be replaced (see the module docstring)."""
     # Checked only when a change is due: a read-only csproj that is already right is fine. Mode bits
     # as well as access(): root may write anything, but a 0444 file says "do not edit me".
     mode = real.stat().st_mode
@@ -611,7 +612,7 @@ def _check_writable(real: Path, shown: str) -> None:
 def _write(result: PatchResult, real: Path) -> PatchResult:
     if not result.changed:
         return result
-    _check_writable(real, result.path)
+    check_writable(real, result.path)
     mode = stat.S_IMODE(real.stat().st_mode)
     try:
         save_atomic(real, result.patched, mode=mode)
@@ -652,6 +653,19 @@ def ensure_csproj(
         outside = [f for f in files if Path(f).as_posix().startswith("../")]
     result = plan_patch(data, files, mode=mode, condition=condition, name=str(path), outside=outside)
     return result if dry_run else _write(result, real)
+
+
+def apply_patch(path: Path, result: PatchResult) -> PatchResult:
+    """Write a result planned earlier by ``ensure_csproj(..., dry_run=True)``.
+
+    Raises:
+        ProjectFileError: the file changed since it was planned, or cannot be written.
+    """
+    real, data = _read_project(path)
+    if data != result.original:
+        raise ProjectFileError(f"{path}: changed while hatch-meadow was working on it; nothing was written",
+                               hint="run the build again")
+    return _write(result, real)
 
 
 def clean_csproj(path: Path, *, dry_run: bool = False) -> PatchResult:

@@ -70,3 +70,9 @@ class DeviceError(MeadowError):
     """The board, the serial port or the transport failed."""
 
     exit_code: ClassVar[int] = EXIT_DEVICE
+
+
+class FindingsError(MeadowError):
+    """A check found errors that must stop the build (the findings are listed in the message)."""
+
+    exit_code: ClassVar[int] = EXIT_FINDINGS

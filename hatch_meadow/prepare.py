@@ -1,4 +1,5 @@
-"""The build step shared by the hook and the CLI: locate the project, then make the csproj copy the files."""
+"""The build step shared by the hook and the CLI: locate the project, make or check the credentials, then
+make the csproj copy them to the build output."""
 
 from __future__ import annotations
 
@@ -49,31 +50,53 @@ def prepare_project(
         MeadowError: with a message naming the file and the fix; nothing has been half-written.
     """
     layout = resolve_layout(root, config, where)
-    patch = None
-    if config.patch_csproj:
-        patch = _ensure_csproj_cached(layout, config, info=info, warn=warn)
+    # Plan the csproj change first: a bad csproj must stop the build before anything is generated.
+    plan = _plan_csproj(layout, config) if config.patch_csproj else None
+    if config.credentials != "off":
+        from hatch_meadow.creds.ensure import ensure_credentials
+
+        ensure_credentials(root, layout.credentials_dir, config, info=info, warn=warn)
+    patch = _apply_csproj(layout, config, plan, info=info, warn=warn) if config.patch_csproj else None
     return PrepareOutcome(layout=layout, csproj=patch)
 
 
-def _ensure_csproj_cached(
-    layout: ProjectLayout, config: MeadowConfig, *, info: Report, warn: Report
-) -> PatchResult | None:
-    """Patch the csproj unless its bytes and our options are exactly those of the last good run."""
-    shown = _relative(layout.csproj, layout.root)
+@dataclass(frozen=True, slots=True)
+class _CsprojPlan:
+    options: str
+    result: PatchResult | None  # None: the recorded state proves the csproj is already right
+
+
+def _plan_csproj(layout: ProjectLayout, config: MeadowConfig) -> _CsprojPlan:
+    """Plan the csproj change, unless its bytes and our options are exactly those of the last good run."""
     files, outside = credential_paths(layout.csproj, layout.credentials_dir)
+    options = json.dumps([__version__, files, outside, config.copy_mode, config.csproj_condition])
     try:
         current = layout.csproj.read_bytes() if layout.csproj.is_file() else b""
     except OSError:
         current = b""
-    options = json.dumps([__version__, files, outside, config.copy_mode, config.csproj_condition])
-    stamp = fingerprint(current, options) if current else None
-    if stamp is not None and load_state(layout.root).get(_CSPROJ_STATE) == {"path": shown, "stamp": stamp}:
+    recorded = load_state(layout.root).get(_CSPROJ_STATE)
+    shown = _relative(layout.csproj, layout.root)
+    if current and recorded == {"path": shown, "stamp": fingerprint(current, options)}:
+        return _CsprojPlan(options, None)
+
+    from hatch_meadow.csproj import check_writable, ensure_csproj  # lxml: only when the csproj may need work
+
+    result = ensure_csproj(layout.csproj, files, mode=config.copy_mode, condition=config.csproj_condition,
+                           dry_run=True)
+    if result.changed:
+        check_writable(layout.csproj.resolve(), str(layout.csproj))
+    return _CsprojPlan(options, result)
+
+
+def _apply_csproj(layout: ProjectLayout, config: MeadowConfig, plan: _CsprojPlan | None, *, info: Report,
+                  warn: Report) -> PatchResult | None:
+    shown = _relative(layout.csproj, layout.root)
+    if plan is None or plan.result is None:
         info(f"{shown}: credential items up to date ({config.copy_mode})")
         return None
+    from hatch_meadow.csproj import apply_patch
 
-    from hatch_meadow.csproj import ensure_csproj  # lxml: only when the csproj may need work
-
-    patch = ensure_csproj(layout.csproj, files, mode=config.copy_mode, condition=config.csproj_condition)
+    patch = apply_patch(layout.csproj, plan.result)
     for change in patch.changes:
         if change.action != "unchanged":
             where_line = f":{change.line}" if change.line else ""
@@ -83,7 +106,7 @@ def _ensure_csproj_cached(
     if not patch.changed:
         info(f"{shown}: credential items up to date ({config.copy_mode})")
     if not patch.warnings:  # a run with warnings is re-checked (and the warnings repeated) next time
-        update_state(layout.root, _CSPROJ_STATE, {"path": shown, "stamp": fingerprint(patch.patched, options)})
+        update_state(layout.root, _CSPROJ_STATE, {"path": shown, "stamp": fingerprint(patch.patched, plan.options)})
     return patch
 
 

@@ -71,8 +71,9 @@ def test_build_finds_the_only_csproj_two_levels_down(project: Project) -> None:
 def test_build_sdist_and_wheel_in_one_run_is_idempotent(project: Project) -> None:
     """`hatchling build` (sdist then wheel) patches once and packs no credential."""
     root = project()
-    for name in ("client_cert.pem", "private_key.pem", "private_key_pass.txt"):
-        (root / "MeadowApp" / name).write_text("secret")
+    run = hatchling_build(root)  # the wheel build generates the credentials
+    assert run.returncode == 0, run.output
+    assert (root / "MeadowApp" / "private_key.pem").is_file()
     run = hatchling_build(root, target="sdist")
     assert run.returncode == 0, run.output
     run = hatchling_build(root)
@@ -99,7 +100,7 @@ def test_build_sdist_refuses_credentials_that_would_be_packed(project: Project) 
 
 def test_build_wheel_with_forced_private_key_is_deleted(project: Project) -> None:
     """A wheel that force-includes a private key is deleted and the build fails."""
-    root = project(extra_toml="""
+    root = project('credentials = "off"\n', extra_toml="""
         [tool.hatch.build.targets.wheel.force-include]
         "MeadowApp/private_key.pem" = "keys/private_key.pem"
         """)
@@ -256,10 +257,9 @@ def test_editable_install_runs_hook_without_deploy(project: Project, tmp_path: P
 def test_wheel_never_contains_credentials(project: Project) -> None:
     """The built wheel holds no credential file even when they exist in the project."""
     root = project()
-    for name in ("client_cert.pem", "private_key.pem", "private_key_pass.txt"):
-        (root / "MeadowApp" / name).write_text("x")
     run = hatchling_build(root)
     assert run.returncode == 0, run.output
+    assert (root / "MeadowApp" / "private_key.pem").is_file()
     with zipfile.ZipFile(run.artifacts[0]) as wheel:
         assert not [n for n in wheel.namelist() if n.endswith((".pem", "pass.txt"))]
 
@@ -269,7 +269,7 @@ def test_rebuild_uses_state_and_rechecks_after_edit(project: Project) -> None:
     root = project()
     assert hatchling_build(root).returncode == 0
     state = json.loads((root / ".hatch-meadow" / "state.json").read_text())
-    assert set(state) == {"csproj"}
+    assert set(state) == {"csproj", "credentials"}
     assert state["csproj"]["path"] == "MeadowApp/MeadowApp.csproj"
     assert (root / ".hatch-meadow" / ".gitignore").read_text().endswith("*\n")
     csproj_of(root).write_text(CSPROJ)  # the user (or a merge) dropped our ItemGroup

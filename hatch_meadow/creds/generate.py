@@ -1,0 +1,161 @@
+"""Generate credentials that every Meadow board accepts the first time.
+
+Key: RSA 2048/3072/4096 or EC P-256/P-384, written as "traditional" PEM (``BEGIN RSA PRIVATE KEY`` /
+``BEGIN EC PRIVATE KEY``), encrypted with legacy PEM AES-256-CBC (default: parsed by every Mbed TLS
+build tested, also without DES) or DES-EDE3-CBC (what the Meadow docs recommend), or not at all.
+Certificate: self-signed X.509 v3, CN = device id, SHA-256, client-auth extensions. Pass file: the
+passphrase's exact bytes with no trailing newline, or empty for an unencrypted key (so the board
+does not keep a stale passphrase from an earlier provisioning).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES, device_id_problem
+from hatch_meadow.creds import legacypem
+from hatch_meadow.creds.files import write_credentials
+from hatch_meadow.errors import CredentialError
+from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY
+
+#: Backdate validity a little so a board (or server) whose clock runs slightly behind accepts it.
+BACKDATE: Final = timedelta(minutes=5)
+PASSPHRASE_ALPHABET: Final = string.ascii_letters + string.digits + "-_"  # 64 symbols: 6 bits each
+PASSPHRASE_LENGTH: Final = 24  # 144 bits; printable, no whitespace, shell-safe
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """What generate wrote (never the key or the passphrase)."""
+
+    directory: Path
+    files: tuple[Path, ...]
+    device_id: str
+    key_type: str
+    key_encryption: str
+    passphrase_source: str  # "env:NAME", "generated" or "none"
+    not_after: datetime
+    sha1: str
+    sha256: str
+
+
+def new_passphrase() -> bytes:
+    """A random printable passphrase (>= 128 bits, no whitespace)."""
+    return "".join(secrets.choice(PASSPHRASE_ALPHABET) for _ in range(PASSPHRASE_LENGTH)).encode("ascii")
+
+
+def _new_key(key_type: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    if key_type.startswith("rsa-"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
+    return ec.generate_private_key(ec.SECP256R1() if key_type == "ec-p256" else ec.SECP384R1())
+
+
+def encode_key(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, key_encryption: str,
+               passphrase: bytes | None) -> bytes:
+    """The key as traditional PEM, legacy-encrypted as asked."""
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    label = "RSA PRIVATE KEY" if isinstance(key, rsa.RSAPrivateKey) else "EC PRIVATE KEY"
+    if key_encryption == "none":
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                 serialization.NoEncryption())
+    if not passphrase:
+        raise CredentialError("an encrypted key needs a passphrase")
+    return legacypem.encrypt(der, label, passphrase, legacypem.ENCRYPTIONS[key_encryption])
+
+
+def build_certificate(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, device_id: str, days: int,
+                      now: datetime) -> x509.Certificate:
+    """A self-signed X.509 v3 client certificate with CN = ``device_id``."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_id)])
+    is_rsa = isinstance(key, rsa.RSAPrivateKey)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())  # positive, 159 random bits
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=is_rsa,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def generate_credentials(
+    directory: Path,
+    *,
+    device_id: str,
+    key_type: str = "rsa-2048",
+    key_encryption: str = "aes-256",
+    days: int = 365,
+    passphrase: bytes | None = None,
+    passphrase_source: str = "generated",
+    force: bool = False,
+    now: datetime | None = None,
+) -> Generated:
+    """Create a key, a certificate and a pass file in ``directory``.
+
+    Args:
+        passphrase: use these exact bytes (e.g. from the environment); None makes a random one.
+        force: replace existing credential files.
+
+    Raises:
+        CredentialError: bad arguments, existing files without ``force``, a symlink or folder in the way,
+            or a write failure. Nothing is written unless everything can be.
+    """
+    problem = device_id_problem(device_id)
+    if problem:
+        raise CredentialError(f"device id {device_id!r} {problem}", hint="pass a valid --device-id")
+    if key_type not in KEY_TYPES:
+        raise CredentialError(f"unknown key type {key_type!r}", hint=f"use one of {', '.join(KEY_TYPES)}")
+    if key_encryption not in KEY_ENCRYPTIONS:
+        raise CredentialError(f"unknown key encryption {key_encryption!r}",
+                              hint=f"use one of {', '.join(KEY_ENCRYPTIONS)}")
+    if not 1 <= days <= 36500:
+        raise CredentialError(f"validity of {days} days is out of range", hint="use 1 to 36500 days")
+    if passphrase is not None and passphrase != passphrase.strip():
+        raise CredentialError(f"the passphrase from {passphrase_source} starts or ends with whitespace",
+                              hint="Meadow uses the pass file's exact bytes; use a passphrase without it")
+    existing = [n for n in CREDENTIAL_FILES if (directory / n).exists() or (directory / n).is_symlink()]
+    if existing and not force:
+        raise CredentialError(f"{directory}: {', '.join(existing)} already exist; refusing to overwrite credentials",
+                              hint="pass --force to replace them (register the new thumbprint afterwards)")
+    moment = now or datetime.now(timezone.utc)
+    key = _new_key(key_type)
+    if key_encryption == "none":
+        secret, source = b"", "none"
+    elif passphrase:
+        secret, source = passphrase, passphrase_source
+    else:
+        secret, source = new_passphrase(), "generated"
+    certificate = build_certificate(key, device_id, days, moment)
+    cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
+    written = write_credentials(directory, {
+        CLIENT_CERT: cert_pem,
+        PRIVATE_KEY: encode_key(key, key_encryption, secret or None),
+        PASS_FILE: secret,
+    }, force=force)
+    cert_der = certificate.public_bytes(serialization.Encoding.DER)
+    return Generated(
+        directory=directory, files=tuple(written), device_id=device_id, key_type=key_type,
+        key_encryption=key_encryption, passphrase_source=source, not_after=certificate.not_valid_after_utc,
+        sha1=hashlib.sha1(cert_der, usedforsecurity=False).hexdigest().upper(),
+        sha256=hashlib.sha256(cert_der).hexdigest().upper(),
+    )

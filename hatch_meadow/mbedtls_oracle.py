@@ -1,0 +1,483 @@
+"""Real Mbed TLS, called the way a Meadow board calls it: the test oracle for the credential checks.
+
+The PyPI wheel ``python-mbedtls==2.10.1`` bundles Mbed TLS 2.28.8 (default config) as shared
+libraries in ``python_mbedtls.libs/``. Its own Python API hides the real error codes (it retries
+``mbedtls_pk_parse_public_key`` and raises that error instead), so this module calls the C functions
+through :mod:`ctypes` directly (spec ``mbedtls-compat.md`` §8.1).
+
+Meadow's calling convention (spec §1), reproduced here:
+
+* key buffer = the file bytes + one NUL, and the length *includes* the NUL;
+* password = the exact bytes of ``private_key_pass.txt`` (no newline stripping); an empty or absent
+  pass file is passed as ``NULL``, length 0;
+* certificate buffer = the file bytes + one NUL, length includes the NUL; any non-zero return,
+  including a positive "N certificates failed", is a failure on the board.
+
+Only the 2.x signatures are supported (``mbedtls_pk_parse_key`` with five arguments,
+``mbedtls_pk_check_pair`` with two), which is what the wheel ships.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+__all__ = ["ERROR_NAMES", "MbedTLSUnavailable", "ParseResult", "RealMbedTLS", "error_name", "load"]
+
+INSTALL_HINT: Final = "pip install 'hatch-meadow[mbedtls]'"
+
+# The contexts are opaque to us. sizeof(mbedtls_pk_context) is 16 and sizeof(mbedtls_x509_crt) is
+# well under 8 KiB on 2.28 / x86-64 (spec §8.1); these sizes leave plenty of room.
+PK_CONTEXT_BYTES: Final = 512
+X509_CRT_BYTES: Final = 16 * 1024
+STRERROR_BYTES: Final = 512
+VERSION_STRING_BYTES: Final = 32  # mbedtls_version_get_string needs >= 9 bytes
+
+# Low-level module codes occupy bits 0..6 of the absolute value, high-level codes bits 7..15. A
+# high-level failure caused by a low-level one returns their sum (e.g. -0x2562 =
+# X509_INVALID_EXTENSIONS -0x2500 + ASN1_UNEXPECTED_TAG -0x0062); spec §2.4 / §2.5.
+_LOW_LEVEL_MASK: Final = 0x7F
+_HIGH_LEVEL_MASK: Final = 0xFF80
+
+#: ``MBEDTLS_ERR_*`` constant names (without the prefix) of Mbed TLS 2.28, by negative value. Covers
+#: the codes of spec §2.5 plus the rest of the modules a key or certificate parse can reach.
+ERROR_NAMES: Final[dict[int, str]] = {
+    # Low level (bits 0..6).
+    -0x0002: "MPI_FILE_IO_ERROR",
+    -0x0004: "MPI_BAD_INPUT_DATA",
+    -0x0006: "MPI_INVALID_CHARACTER",
+    -0x0008: "MPI_BUFFER_TOO_SMALL",
+    -0x000A: "MPI_NEGATIVE_VALUE",
+    -0x000C: "MPI_DIVISION_BY_ZERO",
+    -0x000E: "MPI_NOT_ACCEPTABLE",
+    -0x0010: "MPI_ALLOC_FAILED",
+    -0x0020: "AES_INVALID_KEY_LENGTH",
+    -0x0022: "AES_INVALID_INPUT_LENGTH",
+    -0x002A: "BASE64_BUFFER_TOO_SMALL",
+    -0x002C: "BASE64_INVALID_CHARACTER",
+    -0x002E: "OID_NOT_FOUND",
+    -0x000B: "OID_BUF_TOO_SMALL",
+    -0x0032: "DES_INVALID_INPUT_LENGTH",
+    -0x0060: "ASN1_OUT_OF_DATA",
+    -0x0062: "ASN1_UNEXPECTED_TAG",
+    -0x0064: "ASN1_INVALID_LENGTH",
+    -0x0066: "ASN1_LENGTH_MISMATCH",
+    -0x0068: "ASN1_INVALID_DATA",
+    -0x006A: "ASN1_ALLOC_FAILED",
+    -0x006C: "ASN1_BUF_TOO_SMALL",
+    # PEM.
+    -0x1080: "PEM_NO_HEADER_FOOTER_PRESENT",
+    -0x1100: "PEM_INVALID_DATA",
+    -0x1180: "PEM_ALLOC_FAILED",
+    -0x1200: "PEM_INVALID_ENC_IV",
+    -0x1280: "PEM_UNKNOWN_ENC_ALG",
+    -0x1300: "PEM_PASSWORD_REQUIRED",
+    -0x1380: "PEM_PASSWORD_MISMATCH",
+    -0x1400: "PEM_FEATURE_UNAVAILABLE",
+    -0x1480: "PEM_BAD_INPUT_DATA",
+    # PKCS#12 PBE.
+    -0x1E00: "PKCS12_PASSWORD_MISMATCH",
+    -0x1E80: "PKCS12_PBE_INVALID_FORMAT",
+    -0x1F00: "PKCS12_FEATURE_UNAVAILABLE",
+    -0x1F80: "PKCS12_BAD_INPUT_DATA",
+    # X.509.
+    -0x2080: "X509_FEATURE_UNAVAILABLE",
+    -0x2100: "X509_UNKNOWN_OID",
+    -0x2180: "X509_INVALID_FORMAT",
+    -0x2200: "X509_INVALID_VERSION",
+    -0x2280: "X509_INVALID_SERIAL",
+    -0x2300: "X509_INVALID_ALG",
+    -0x2380: "X509_INVALID_NAME",
+    -0x2400: "X509_INVALID_DATE",
+    -0x2480: "X509_INVALID_SIGNATURE",
+    -0x2500: "X509_INVALID_EXTENSIONS",
+    -0x2580: "X509_UNKNOWN_VERSION",
+    -0x2600: "X509_UNKNOWN_SIG_ALG",
+    -0x2680: "X509_SIG_MISMATCH",
+    -0x2700: "X509_CERT_VERIFY_FAILED",
+    -0x2780: "X509_CERT_UNKNOWN_FORMAT",
+    -0x2800: "X509_BAD_INPUT_DATA",
+    -0x2880: "X509_ALLOC_FAILED",
+    -0x2900: "X509_FILE_IO_ERROR",
+    -0x2980: "X509_BUFFER_TOO_SMALL",
+    -0x3000: "X509_FATAL_ERROR",
+    # PKCS#5 PBES2.
+    -0x2E00: "PKCS5_PASSWORD_MISMATCH",
+    -0x2E80: "PKCS5_FEATURE_UNAVAILABLE",
+    -0x2F00: "PKCS5_INVALID_FORMAT",
+    -0x2F80: "PKCS5_BAD_INPUT_DATA",
+    # Public key layer.
+    -0x3880: "PK_BUFFER_TOO_SMALL",
+    -0x3900: "PK_SIG_LEN_MISMATCH",
+    -0x3980: "PK_FEATURE_UNAVAILABLE",
+    -0x3A00: "PK_UNKNOWN_NAMED_CURVE",
+    -0x3A80: "PK_INVALID_ALG",
+    -0x3B00: "PK_INVALID_PUBKEY",
+    -0x3B80: "PK_PASSWORD_MISMATCH",
+    -0x3C00: "PK_PASSWORD_REQUIRED",
+    -0x3C80: "PK_UNKNOWN_PK_ALG",
+    -0x3D00: "PK_KEY_INVALID_FORMAT",
+    -0x3D80: "PK_KEY_INVALID_VERSION",
+    -0x3E00: "PK_FILE_IO_ERROR",
+    -0x3E80: "PK_BAD_INPUT_DATA",
+    -0x3F00: "PK_TYPE_MISMATCH",
+    -0x3F80: "PK_ALLOC_FAILED",
+    # RSA.
+    -0x4080: "RSA_BAD_INPUT_DATA",
+    -0x4100: "RSA_INVALID_PADDING",
+    -0x4180: "RSA_KEY_GEN_FAILED",
+    -0x4200: "RSA_KEY_CHECK_FAILED",
+    -0x4280: "RSA_PUBLIC_FAILED",
+    -0x4300: "RSA_PRIVATE_FAILED",
+    -0x4380: "RSA_VERIFY_FAILED",
+    -0x4400: "RSA_OUTPUT_TOO_LARGE",
+    -0x4480: "RSA_RNG_FAILED",
+    # Elliptic curves.
+    -0x4B00: "ECP_IN_PROGRESS",
+    -0x4C00: "ECP_SIG_LEN_MISMATCH",
+    -0x4C80: "ECP_INVALID_KEY",
+    -0x4D00: "ECP_RANDOM_FAILED",
+    -0x4D80: "ECP_ALLOC_FAILED",
+    -0x4E00: "ECP_VERIFY_FAILED",
+    -0x4E80: "ECP_FEATURE_UNAVAILABLE",
+    -0x4F00: "ECP_BUFFER_TOO_SMALL",
+    -0x4F80: "ECP_BAD_INPUT_DATA",
+    # Message digests and ciphers (reached through PEM / PKCS#5 / PKCS#12 decryption).
+    -0x5080: "MD_FEATURE_UNAVAILABLE",
+    -0x5100: "MD_BAD_INPUT_DATA",
+    -0x5180: "MD_ALLOC_FAILED",
+    -0x5200: "MD_FILE_IO_ERROR",
+    -0x6080: "CIPHER_FEATURE_UNAVAILABLE",
+    -0x6100: "CIPHER_BAD_INPUT_DATA",
+    -0x6180: "CIPHER_ALLOC_FAILED",
+    -0x6200: "CIPHER_INVALID_PADDING",
+    -0x6280: "CIPHER_FULL_BLOCK_EXPECTED",
+    -0x6300: "CIPHER_AUTH_FAILED",
+    -0x6380: "CIPHER_INVALID_CONTEXT",
+    # 2.24.0 returned PK_KEY_INVALID_FORMAT + PK_UNKNOWN_PK_ALG = -0x7980 for unknown PKCS#8
+    # algorithms, which collides with this SSL code (spec §2.4). Listed so the name is recognisable.
+    -0x7980: "SSL_BAD_HS_SERVER_HELLO",
+}
+
+
+def error_name(code: int) -> str:
+    """Name a return value of an Mbed TLS parse call.
+
+    Args:
+        code: The return value: 0, a negative ``MBEDTLS_ERR_*`` code (possibly a high-level plus a
+            low-level code), or a positive count of certificates that failed in a bundle.
+
+    Returns:
+        ``"OK"`` for 0; ``"CERTS_FAILED(+N)"`` for a positive N; otherwise the constant name(s)
+        without the ``MBEDTLS_ERR_`` prefix, high-level part first, joined by ``+`` (e.g.
+        ``"X509_INVALID_EXTENSIONS+ASN1_UNEXPECTED_TAG"``). A part missing from the table is shown
+        as its hex value, e.g. ``"-0x7F00"``.
+    """
+    if code == 0:
+        return "OK"
+    if code > 0:
+        return f"CERTS_FAILED(+{code})"
+    magnitude = -code
+    parts = [-(magnitude & _HIGH_LEVEL_MASK), -(magnitude & _LOW_LEVEL_MASK)]
+    return "+".join(ERROR_NAMES.get(part, f"-0x{-part:04X}") for part in parts if part)
+
+
+class MbedTLSUnavailable(Exception):
+    """python-mbedtls (and its bundled Mbed TLS shared libraries) is not installed or not loadable."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """What one Mbed TLS call returned, named and explained.
+
+    Attributes:
+        code: The raw return value (0, a negative error code, or a positive failed-certificate count).
+        name: :func:`error_name` of ``code``.
+        message: ``mbedtls_strerror`` text for ``code`` (empty for 0 and for positive counts).
+        detail: For a parsed key, the pk type name and bit length, e.g. ``"RSA 2048"``; else None.
+    """
+
+    code: int
+    name: str
+    message: str
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the board would accept it: only an exact 0 counts (spec §1)."""
+        return self.code == 0
+
+
+# --- mbedtls_x509_crt layout (2.28, LP64) -------------------------------------------------------
+# mbedtls_pk_check_pair() needs a pointer to the `pk` member of the first certificate, so the head
+# of the structure (everything up to and including `pk`) is mirrored here. The layout is checked at
+# run time (`_first_cert_pk`) before the pointer is used.
+
+
+class _X509Buf(ctypes.Structure):
+    _fields_ = (
+        ("tag", ctypes.c_int),
+        ("len", ctypes.c_size_t),
+        ("p", ctypes.c_void_p),
+    )
+
+
+class _Asn1NamedData(ctypes.Structure):
+    _fields_ = (
+        ("oid", _X509Buf),
+        ("val", _X509Buf),
+        ("next", ctypes.c_void_p),
+        ("next_merged", ctypes.c_ubyte),
+    )
+
+
+class _X509Time(ctypes.Structure):
+    _fields_ = tuple((field, ctypes.c_int) for field in ("year", "mon", "day", "hour", "min", "sec"))
+
+
+class _PkContext(ctypes.Structure):
+    _fields_ = (
+        ("pk_info", ctypes.c_void_p),
+        ("pk_ctx", ctypes.c_void_p),
+    )
+
+
+class _X509CrtHead(ctypes.Structure):
+    _fields_ = (
+        ("own_buffer", ctypes.c_int),
+        ("raw", _X509Buf),
+        ("tbs", _X509Buf),
+        ("version", ctypes.c_int),
+        ("serial", _X509Buf),
+        ("sig_oid", _X509Buf),
+        ("issuer_raw", _X509Buf),
+        ("subject_raw", _X509Buf),
+        ("issuer", _Asn1NamedData),
+        ("subject", _Asn1NamedData),
+        ("valid_from", _X509Time),
+        ("valid_to", _X509Time),
+        ("pk_raw", _X509Buf),
+        ("pk", _PkContext),
+    )
+
+
+_ASN1_SEQUENCE_TAG: Final = 0x30
+
+
+def _bundled_library_dir() -> Path:
+    """Find ``python_mbedtls.libs``, the sibling of the installed ``mbedtls`` package folder."""
+    spec = importlib.util.find_spec("mbedtls")
+    if spec is None or not spec.submodule_search_locations:
+        raise MbedTLSUnavailable(f"python-mbedtls is not installed; run: {INSTALL_HINT}")
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
+    return package_dir.parent / "python_mbedtls.libs"
+
+
+def _find_library(folder: Path, stem: str) -> Path:
+    """Return the bundled ``<stem>-<hash>.so*`` file; the hash belongs to the wheel build."""
+    matches = sorted(folder.glob(f"{stem}-*.so*"))
+    if not matches:
+        raise MbedTLSUnavailable(
+            f"no {stem} shared library in {folder}; python-mbedtls 2.10.1 ships it: {INSTALL_HINT}"
+        )
+    return matches[0]
+
+
+def _nul_terminated(data: bytes) -> bytes:
+    """Append the NUL Meadow adds when it stores a file (spec §1)."""
+    return data + b"\x00"
+
+
+class RealMbedTLS:
+    """The bundled Mbed TLS 2.28 libraries, called with Meadow's buffer and password conventions."""
+
+    def __init__(self, crypto_path: Path, x509_path: Path) -> None:
+        """Load the two shared libraries and declare the function signatures.
+
+        Args:
+            crypto_path: ``libmbedcrypto`` shared library.
+            x509_path: ``libmbedx509`` shared library (needs libmbedcrypto's symbols).
+
+        Raises:
+            MbedTLSUnavailable: a library cannot be loaded.
+        """
+        try:
+            # libmbedx509 has no RPATH and resolves its crypto symbols globally: load crypto first.
+            self._crypto = ctypes.CDLL(str(crypto_path), mode=ctypes.RTLD_GLOBAL)
+            self._x509 = ctypes.CDLL(str(x509_path), mode=ctypes.RTLD_GLOBAL)
+        except OSError as exc:
+            raise MbedTLSUnavailable(f"cannot load Mbed TLS from {crypto_path.parent}: {exc}; {INSTALL_HINT}") from exc
+        self._declare()
+        self.version: str = self._version_string()
+
+    def _declare(self) -> None:
+        """Set argtypes/restype for every function used (2.x signatures, spec §8.1)."""
+        ptr, size, text, c_int = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_int
+        crypto, x509 = self._crypto, self._x509
+        crypto.mbedtls_pk_init.argtypes = [ptr]
+        crypto.mbedtls_pk_init.restype = None
+        crypto.mbedtls_pk_free.argtypes = [ptr]
+        crypto.mbedtls_pk_free.restype = None
+        crypto.mbedtls_pk_parse_key.argtypes = [ptr, text, size, text, size]
+        crypto.mbedtls_pk_parse_key.restype = c_int
+        crypto.mbedtls_pk_get_name.argtypes = [ptr]
+        crypto.mbedtls_pk_get_name.restype = text
+        crypto.mbedtls_pk_get_bitlen.argtypes = [ptr]
+        crypto.mbedtls_pk_get_bitlen.restype = size
+        crypto.mbedtls_pk_check_pair.argtypes = [ptr, ptr]
+        crypto.mbedtls_pk_check_pair.restype = c_int
+        crypto.mbedtls_strerror.argtypes = [c_int, ctypes.c_char_p, size]
+        crypto.mbedtls_strerror.restype = None
+        crypto.mbedtls_version_get_string.argtypes = [ctypes.c_char_p]
+        crypto.mbedtls_version_get_string.restype = None
+        crypto.mbedtls_version_check_feature.argtypes = [text]
+        crypto.mbedtls_version_check_feature.restype = c_int
+        x509.mbedtls_x509_crt_init.argtypes = [ptr]
+        x509.mbedtls_x509_crt_init.restype = None
+        x509.mbedtls_x509_crt_free.argtypes = [ptr]
+        x509.mbedtls_x509_crt_free.restype = None
+        x509.mbedtls_x509_crt_parse.argtypes = [ptr, text, size]
+        x509.mbedtls_x509_crt_parse.restype = c_int
+
+    def _version_string(self) -> str:
+        buffer = ctypes.create_string_buffer(VERSION_STRING_BYTES)
+        self._crypto.mbedtls_version_get_string(buffer)
+        return buffer.value.decode("ascii")
+
+    def has_feature(self, name: str) -> bool:
+        """Whether a config option was compiled in, e.g. ``"MBEDTLS_DES_C"`` (or just ``"DES_C"``)."""
+        option = name if name.startswith("MBEDTLS_") else f"MBEDTLS_{name}"
+        return int(self._crypto.mbedtls_version_check_feature(option.encode("ascii"))) == 0
+
+    def strerror(self, code: int) -> str:
+        """``mbedtls_strerror`` for a negative code; empty for 0 and positive counts."""
+        if code >= 0:
+            return ""
+        buffer = ctypes.create_string_buffer(STRERROR_BYTES)
+        self._crypto.mbedtls_strerror(code, buffer, len(buffer))
+        return buffer.value.decode("utf-8", errors="replace")
+
+    def _result(self, code: int, detail: str | None = None) -> ParseResult:
+        return ParseResult(code=code, name=error_name(code), message=self.strerror(code), detail=detail)
+
+    @contextmanager
+    def _pk_context(self) -> Iterator[ctypes.Array[ctypes.c_char]]:
+        context = ctypes.create_string_buffer(PK_CONTEXT_BYTES)
+        self._crypto.mbedtls_pk_init(context)
+        try:
+            yield context
+        finally:
+            self._crypto.mbedtls_pk_free(context)
+
+    @contextmanager
+    def _crt_chain(self) -> Iterator[ctypes.Array[ctypes.c_char]]:
+        chain = ctypes.create_string_buffer(X509_CRT_BYTES)
+        self._x509.mbedtls_x509_crt_init(chain)
+        try:
+            yield chain
+        finally:
+            self._x509.mbedtls_x509_crt_free(chain)
+
+    def _parse_key_into(self, context: ctypes.Array[ctypes.c_char], key: bytes, password: bytes | None) -> int:
+        buffer = _nul_terminated(key)
+        # Meadow: an empty pass file means "no password" (NULL, 0), never an empty string.
+        pwd = password or None
+        return int(self._crypto.mbedtls_pk_parse_key(context, buffer, len(buffer), pwd, len(pwd or b"")))
+
+    def _key_detail(self, context: ctypes.Array[ctypes.c_char]) -> str:
+        name_raw: bytes | None = self._crypto.mbedtls_pk_get_name(context)
+        name = name_raw.decode("ascii") if name_raw else "?"
+        return f"{name} {int(self._crypto.mbedtls_pk_get_bitlen(context))}"
+
+    def parse_key(self, key: bytes, password: bytes | None) -> ParseResult:
+        """Run ``mbedtls_pk_parse_key`` as Meadow does.
+
+        Args:
+            key: The exact bytes of ``private_key.pem``.
+            password: The exact bytes of ``private_key_pass.txt``; None or empty means no password.
+
+        Returns:
+            The result; ``detail`` is e.g. ``"RSA 2048"`` when the key parsed.
+        """
+        with self._pk_context() as context:
+            code = self._parse_key_into(context, key, password)
+            return self._result(code, self._key_detail(context) if code == 0 else None)
+
+    def parse_cert(self, cert: bytes) -> ParseResult:
+        """Run ``mbedtls_x509_crt_parse`` as Meadow does (bundle allowed; any non-zero fails).
+
+        Args:
+            cert: The exact bytes of ``client_cert.pem`` (PEM, PEM bundle or DER).
+        """
+        with self._crt_chain() as chain:
+            return self._result(self._parse_cert_into(chain, cert))
+
+    def _parse_cert_into(self, chain: ctypes.Array[ctypes.c_char], cert: bytes) -> int:
+        buffer = _nul_terminated(cert)
+        return int(self._x509.mbedtls_x509_crt_parse(chain, buffer, len(buffer)))
+
+    def check_pair(self, cert: bytes, key: bytes, password: bytes | None) -> ParseResult:
+        """Run ``mbedtls_pk_check_pair`` on the first certificate's public key and the private key.
+
+        Mbed TLS (and so Meadow) uses the *first* certificate of the file as the own certificate,
+        so a CA-first bundle fails here (spec §5.2, pair checks). Meadow itself never calls this.
+
+        Args:
+            cert: The exact bytes of ``client_cert.pem``.
+            key: The exact bytes of ``private_key.pem``.
+            password: The exact bytes of ``private_key_pass.txt``; None or empty means no password.
+
+        Returns:
+            The certificate's parse result if it is not 0, else the key's parse result if that is
+            not 0, else the pair check result (``detail`` = the key's type and size).
+
+        Raises:
+            MbedTLSUnavailable: the loaded library's certificate structure does not have the
+                expected 2.28 layout, so the public key cannot be located safely.
+        """
+        with self._crt_chain() as chain:
+            cert_code = self._parse_cert_into(chain, cert)
+            if cert_code != 0:
+                return self._result(cert_code)
+            with self._pk_context() as context:
+                key_code = self._parse_key_into(context, key, password)
+                if key_code != 0:
+                    return self._result(key_code)
+                public = self._first_cert_pk(chain)
+                code = int(self._crypto.mbedtls_pk_check_pair(public, context))
+                return self._result(code, self._key_detail(context))
+
+    def _first_cert_pk(self, chain: ctypes.Array[ctypes.c_char]) -> int:
+        """Address of ``chain->pk``, after checking that the mirrored layout matches this library."""
+        head = _X509CrtHead.from_buffer(chain)
+        raw_start = head.raw.p or 0
+        pk_raw_start = head.pk_raw.p or 0
+        layout_ok = (
+            head.version in (1, 2, 3)
+            and raw_start != 0
+            and raw_start <= pk_raw_start < raw_start + head.raw.len
+            and ctypes.c_ubyte.from_address(pk_raw_start).value == _ASN1_SEQUENCE_TAG
+            and head.pk.pk_info is not None
+        )
+        if not layout_ok:
+            raise MbedTLSUnavailable(
+                f"unexpected mbedtls_x509_crt layout in Mbed TLS {self.version}; only 2.28 is supported"
+            )
+        return ctypes.addressof(chain) + _X509CrtHead.pk.offset
+
+
+@functools.cache
+def load() -> RealMbedTLS:
+    """Load the Mbed TLS bundled with python-mbedtls, once per process.
+
+    Raises:
+        MbedTLSUnavailable: python-mbedtls or its bundled libraries are missing.
+    """
+    folder = _bundled_library_dir()
+    return RealMbedTLS(_find_library(folder, "libmbedcrypto"), _find_library(folder, "libmbedx509"))
