@@ -128,3 +128,15 @@ def _rel(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+def effective_settings(project_dir: Path) -> tuple[MeadowConfig | None, ProjectLayout | None]:
+    """The options and layout a wheel build would use, or (None, None) without a pyproject.toml.
+
+    Raises:
+        ConfigurationError / ProjectFileError: as the build would.
+    """
+    if not (project_dir / "pyproject.toml").is_file():
+        return None, None
+    result = check_project(project_dir)
+    return result.config, result.layout

@@ -30,10 +30,13 @@ def cli() -> None:
 
 def _register() -> None:
     from hatch_meadow.cli.check import check
+    from hatch_meadow.cli.clear import clear
+    from hatch_meadow.cli.generate import generate
     from hatch_meadow.cli.patch_csproj import patch_csproj
+    from hatch_meadow.cli.thumbprint import thumbprint
 
-    cli.add_command(patch_csproj)
-    cli.add_command(check)
+    for command in (check, generate, thumbprint, clear, patch_csproj):
+        cli.add_command(command)
 
 
 _register()

@@ -1,4 +1,4 @@
-"""``hatch-meadow check``: validate the hook's options and the csproj without building."""
+"""``hatch-meadow check``: the options, the csproj and the credentials, as the build would see them."""
 
 from __future__ import annotations
 
@@ -6,38 +6,69 @@ from pathlib import Path
 
 import click
 
+from hatch_meadow.creds.profiles import PROFILES
 from hatch_meadow.errors import EXIT_FINDINGS, EXIT_OK
 
 
-@click.command("check", short_help="Validate the hook options and the csproj without building.")
+@click.command("check", short_help="Validate options, csproj and credentials without building.")
 @click.option("--project", "project", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
               show_default=True, help="The folder holding pyproject.toml.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
+              help="Check the credentials in this folder (default: the project's credentials-dir).")
+@click.option("--profile", type=click.Choice(list(PROFILES)), default=None,
+              help="Which Mbed TLS to predict for (default: the project's `profile`, else meadow-f7).")
+@click.option("--device-id", default=None, help="Expected certificate CN (default: the project's device-id).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (also strict = true, HATCH_MEADOW_STRICT=1).")
+@click.option("--with-mbedtls", is_flag=True,
+              help="Also run the real Mbed TLS 2.28 parser (needs hatch-meadow[mbedtls]) and show both verdicts.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def check(project: Path, as_json: bool) -> int:
-    """Check the project as the build hook would: every option of every meadow table, then the csproj.
+def check(project: Path, directory: Path | None, profile: str | None, device_id: str | None, strict: bool,
+          with_mbedtls: bool, as_json: bool) -> int:
+    """Predict exactly whether the board's Mbed TLS accepts the credentials, and why not.
 
+    Also validates every [tool.hatch.build.hooks.meadow] table as the hook would and reports the csproj.
     Exit 0 when all is well, 1 when problems were found, 2 for invalid options or unusable input.
     """
-    from hatch_meadow.cli.console import emit_json, out_console
-    from hatch_meadow.project_check import check_project
+    from rich.markup import escape
 
-    result = check_project(project.resolve())
+    from hatch_meadow.checking import run_check
+    from hatch_meadow.cli.console import emit_json, out_console
+
+    result = run_check(project.resolve(), credentials_dir=directory, profile=profile, strict=strict,
+                       device_id=device_id, with_mbedtls=with_mbedtls)
+    code = EXIT_OK if result.ok else EXIT_FINDINGS
     if as_json:
         emit_json(result.to_json())
-        return EXIT_OK if result.ok() else EXIT_FINDINGS
+        return code
     console = out_console()
-    console.print(f"project   {result.root}", markup=False)
-    if result.where:
-        console.print(f"options   {result.where}: valid", markup=False)
-    if result.layout is not None:
-        state = "up to date" if result.csproj is not None and not result.csproj.changed else "needs changes"
-        console.print(f"csproj    {result.layout.csproj.relative_to(result.root)}: {state}", markup=False)
+    if result.project is not None:
+        console.print(f"project   {result.project.root}", markup=False)
+        if result.project.where:
+            console.print(f"options   {result.project.where}: valid", markup=False)
+        if result.project.layout is not None:
+            pending = result.project.csproj is not None and result.project.csproj.changed
+            state = "needs changes" if pending else "up to date"
+            console.print(f"csproj    {result.project.layout.csproj.relative_to(result.project.root)}: {state}",
+                          markup=False)
+    report = result.credentials
+    if report is not None:
+        console.print(f"creds     {result.directory} (profile {result.profile}): the board would "
+                      f"{'ACCEPT' if report.parse == 'accept' else 'REJECT'} them; key/cert pair: {report.pair}",
+                      markup=False)
+        if report.certificate is not None:
+            console.print(f"          SHA-256 {report.certificate.sha256}", markup=False)
+    if result.mbedtls is not None:
+        m = result.mbedtls
+        console.print(f"mbedtls   real Mbed TLS {m['version']}: {m['parse']} (key: "
+                      f"{(m['key'] or {}).get('name')}, cert: {(m['cert'] or {}).get('name')})", markup=False)
+        if m["note"]:
+            console.print(f"          {m['note']}", markup=False)
     for finding in result.findings:
         style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[finding.severity]
         where = f"{finding.file}: " if finding.file else ""
-        console.print(f"[{style}]{finding.severity}[/] [{finding.code}] {where}{finding.message}",
-                      highlight=False)
+        text = escape(f"[{finding.code}] {where}{finding.message}")
+        console.print(f"[{style}]{finding.severity}[/] {text}", highlight=False, markup=True)
         if finding.fix:
             console.print(f"          fix: {finding.fix}", markup=False)
-    console.print("ok" if result.ok() else "problems found", markup=False)
-    return EXIT_OK if result.ok() else EXIT_FINDINGS
+    console.print("ok" if result.ok else "problems found", markup=False)
+    return code

@@ -90,7 +90,7 @@ def check_key(data: bytes, password: bytes | None, profile: Profile, *, pass_mis
                                   f"the ENCRYPTED PRIVATE KEY block is broken: {block.detail}", RECODE_FIX)
         verdict.encrypted = True
         return _encrypted_pkcs8(verdict, block.body, pwd, profile, pass_missing=pass_missing)
-    return _not_pem(verdict, data, pwd, profile)
+    return _not_pem(verdict, data, pwd, profile, pass_missing=pass_missing)
 
 
 def _legacy_block(verdict: KeyVerdict, block: PemRead, kind: str, pwd: bytes | None, profile: Profile,
@@ -367,7 +367,8 @@ def _check_key_type(verdict: KeyVerdict, key: PrivateKeyTypes, profile: Profile)
     return verdict
 
 
-def _not_pem(verdict: KeyVerdict, data: bytes, pwd: bytes | None, profile: Profile) -> KeyVerdict:
+def _not_pem(verdict: KeyVerdict, data: bytes, pwd: bytes | None, profile: Profile, *,
+             pass_missing: bool) -> KeyVerdict:
     if not data.strip():
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-empty", f"{PRIVATE_KEY} is empty",
                               "generate credentials (`hatch-meadow generate`) or copy your key here")
@@ -380,10 +381,16 @@ def _not_pem(verdict: KeyVerdict, data: bytes, pwd: bytes | None, profile: Profi
                               "cannot be used)")
     if data[:1] == b"\x30":
         try:
-            der.read_single(data)
+            top = der.read_single(data).children()
         except der.DerError:
-            pass
-        else:
+            top = []
+        if len(top) == 2 and top[0].tag == der.SEQUENCE and top[1].tag == der.OCTET_STRING:
+            # Encrypted PKCS#8 DER: every build tested reads it despite Meadow's trailing NUL.
+            verdict.encrypted = True
+            verdict.note("key-der", "warning", "the key is DER (binary) in a .pem file; PEM is the safe form",
+                         "convert it: openssl pkey -inform DER -in private_key.pem -out new.pem (then rename)")
+            return _encrypted_pkcs8(verdict, data, pwd, profile, pass_missing=pass_missing)
+        if top:
             return _der_key(verdict, data, profile)
     if _looks_like_text(data):
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-placeholder",

@@ -1,0 +1,43 @@
+"""``hatch-meadow clear``: empty credential files, the documented way to wipe the board's stored ones."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("clear", short_help="Write the three credential files empty (wipes the board's on next deploy).")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder of the files (default: the project's credentials-dir, else the current folder).")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (pipelines).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def clear(directory: Path | None, project: Path, yes: bool, as_json: bool) -> int:
+    """Replace client_cert.pem, private_key.pem and private_key_pass.txt with empty files.
+
+    Meadow keeps imported credentials until empty files are deployed over them; this prepares that.
+    The current key is lost: asks first unless --yes.
+    """
+    from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.creds.files import write_credentials
+    from hatch_meadow.errors import InputError
+    from hatch_meadow.names import CREDENTIAL_FILES
+    from hatch_meadow.project_check import effective_settings
+
+    if directory is None:
+        _, layout = effective_settings(project.resolve())
+        directory = layout.credentials_dir if layout else Path(".")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("refusing to clear credentials without confirmation",
+                             hint="pass --yes (nothing was changed)")
+        click.confirm(f"Replace the credentials in {directory} with empty files? The key is lost", abort=True)
+    written = write_credentials(directory, {name: b"" for name in CREDENTIAL_FILES}, force=True)
+    if as_json:
+        emit_json({"ok": True, "cleared": [str(p) for p in written]})
+    else:
+        out_console().print(f"cleared {', '.join(p.name for p in written)} in {directory}; deploy them to wipe the "
+                            "board's stored credentials", markup=False)
+    return 0

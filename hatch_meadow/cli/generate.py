@@ -1,0 +1,76 @@
+"""``hatch-meadow generate``: new credentials that the board accepts the first time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES
+from hatch_meadow.names import Env
+
+
+@click.command("generate", short_help="Generate a key, a self-signed certificate and the pass file.")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+              help="Project whose options give the defaults (if it has a pyproject.toml).")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
+              help="Where to write the files (default: the project's credentials-dir, else the current folder).")
+@click.option("--device-id", default=None, help="Certificate CN = Azure IoT Hub device id.")
+@click.option("--key-type", type=click.Choice(KEY_TYPES), default=None, help="Default: the project's, else rsa-2048.")
+@click.option("--key-encryption", type=click.Choice(KEY_ENCRYPTIONS), default=None,
+              help="Legacy PEM encryption; default: the project's, else aes-256.")
+@click.option("--days", type=click.IntRange(1, 36500), default=None, help="Validity (default 365).")
+@click.option("--passphrase-env", default=None,
+              help=f"Take the passphrase from this variable if set (default {Env.DEFAULT_PASSPHRASE}); "
+                   "otherwise a random one is made.")
+@click.option("--force", is_flag=True, help="Replace existing credential files.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (no secrets).")
+def generate(project: Path, directory: Path | None, device_id: str | None, key_type: str | None,
+             key_encryption: str | None, days: int | None, passphrase_env: str | None, force: bool,
+             as_json: bool) -> int:
+    """Write client_cert.pem, private_key.pem (0600) and private_key_pass.txt (0600, no newline).
+
+    The key is traditional PEM encrypted with AES-256-CBC (or DES-EDE3-CBC, or none), which every Mbed
+    TLS build tested parses; the certificate is self-signed X.509 v3 with CN = device id. Never
+    overwrites credentials without --force, never writes through a symlink, never prints a secret.
+    """
+    from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.creds.generate import generate_credentials
+    from hatch_meadow.errors import InputError
+    from hatch_meadow.project_check import effective_settings
+
+    config, layout = effective_settings(project.resolve())
+    target = directory or (layout.credentials_dir if layout else Path("."))
+    chosen_id = device_id or (config.device_id if config else None)
+    if not chosen_id:
+        raise InputError("no device id", hint="pass --device-id (it becomes the certificate's CN)")
+    env_name = passphrase_env or (config.passphrase_env if config else Env.DEFAULT_PASSPHRASE)
+    raw = os.environ.get(env_name, "")
+    made = generate_credentials(
+        target, device_id=chosen_id,
+        key_type=key_type or (config.key_type if config else "rsa-2048"),
+        key_encryption=key_encryption or (config.key_encryption if config else "aes-256"),
+        days=days or (config.validity_days if config else 365),
+        passphrase=raw.encode() if raw else None, passphrase_source=f"env:{env_name}", force=force,
+    )
+    az = (f"az iot hub device-identity create --hub-name <HUB> --device-id {made.device_id} "
+          f"--am x509_thumbprint --ptp {made.sha256} --stp {made.sha256}")
+    if as_json:
+        emit_json({"ok": True, "directory": str(made.directory), "files": [str(p) for p in made.files],
+                   "device-id": made.device_id, "key-type": made.key_type, "key-encryption": made.key_encryption,
+                   "passphrase": made.passphrase_source, "not-after": made.not_after.isoformat(),
+                   "thumbprints": {"sha1": made.sha1, "sha256": made.sha256}, "az": az})
+        return 0
+    console = out_console()
+    for path in made.files:
+        console.print(f"wrote {path}", markup=False)
+    source = {"generated": "a new random passphrase (it is in private_key_pass.txt, 0600)",
+              "none": "no passphrase (unencrypted key; empty pass file)"}.get(
+        made.passphrase_source, f"the passphrase from ${env_name}")
+    console.print(f"{made.key_type}, {made.key_encryption}, {source}", markup=False)
+    console.print(f"CN={made.device_id}, valid until {made.not_after:%Y-%m-%d %H:%M} UTC", markup=False)
+    console.print(f"SHA-256 thumbprint {made.sha256}", markup=False)
+    console.print(f"SHA-1   thumbprint {made.sha1}", markup=False)
+    console.print(az, markup=False, soft_wrap=True)
+    return 0

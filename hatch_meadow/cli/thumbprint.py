@@ -1,0 +1,35 @@
+"""``hatch-meadow thumbprint``: what Azure IoT Hub needs to register the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("thumbprint", short_help="Print the certificate's SHA-1/SHA-256 thumbprints and the az line.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder with client_cert.pem (default: the project's credentials-dir, else the current folder).")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@click.option("--hub", default=None, help="IoT Hub name for the az line.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def thumbprint(directory: Path | None, project: Path, hub: str | None, as_json: bool) -> int:
+    """Uppercase hex SHA-1 and SHA-256 of the DER certificate, and the exact
+    `az iot hub device-identity create … --am x509_thumbprint --ptp TP --stp TP` line."""
+    from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.creds.thumbprint import load_thumbprint
+    from hatch_meadow.project_check import effective_settings
+
+    if directory is None:
+        _, layout = effective_settings(project.resolve())
+        directory = layout.credentials_dir if layout else Path(".")
+    tp = load_thumbprint(directory)
+    if as_json:
+        emit_json({"device-id": tp.device_id, "sha1": tp.sha1, "sha256": tp.sha256, "az": tp.az_command(hub)})
+        return 0
+    console = out_console()
+    console.print(f"device id  {tp.device_id}", markup=False)
+    console.print(f"SHA-256    {tp.sha256}", markup=False)
+    console.print(f"SHA-1      {tp.sha1}", markup=False)
+    console.print(tp.az_command(hub), markup=False, soft_wrap=True)
+    return 0
