@@ -52,13 +52,16 @@ def test_check_ok_project_exits_0_and_reports_pending_items(project: Project) ->
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["ok"] is True
-    assert report["table"] == "tool.hatch.build.hooks.meadow"
-    assert report["config"]["device-id"] == "demo-app"
-    assert report["csproj"]["path"] == "MeadowApp/MeadowApp.csproj"
-    assert report["csproj"]["up-to-date"] is False
-    assert [p["file"] for p in report["csproj"]["pending"]] == [
+    assert (report["parse"], report["pair"], report["profile"], report["thumbprints"]) == (
+        "reject", "n/a", "meadow-f7", None)
+    project_part = report["project"]
+    assert project_part["table"] == "tool.hatch.build.hooks.meadow"
+    assert project_part["config"]["device-id"] == "demo-app"
+    assert project_part["csproj"]["path"] == "MeadowApp/MeadowApp.csproj"
+    assert project_part["csproj"]["up-to-date"] is False
+    assert [p["file"] for p in project_part["csproj"]["pending"]] == [
         "client_cert.pem", "private_key.pem", "private_key_pass.txt"]
-    assert [f["code"] for f in report["findings"]] == ["csproj-pending"]
+    assert [f["code"] for f in report["findings"]] == ["csproj-pending", "credentials-pending"]
     assert csproj_of(root).read_text() == CSPROJ
 
 
@@ -97,7 +100,7 @@ def test_check_patch_csproj_false_warns_about_missing_items(project: Project,
     root = project("patch-csproj = false\n")
     assert main(["check", "--project", str(root), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert [f["code"] for f in report["findings"]] == ["csproj-missing-items"]
+    assert [f["code"] for f in report["findings"]] == ["csproj-missing-items", "credentials-pending"]
     assert report["findings"][0]["severity"] == "warning"
 
 
