@@ -1,0 +1,109 @@
+"""``hatch-meadow fix`` and ``hatch-meadow import-pfx``: repair rejected credentials, import a PFX."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from hatch_meadow.config import KEY_ENCRYPTIONS
+from hatch_meadow.creds.profiles import PROFILES
+from hatch_meadow.names import Env
+
+PFX_PASSWORD_ENV = "HATCH_MEADOW_PFX_PASSWORD"
+
+
+def _default_dir(directory: Path | None, project: Path) -> tuple[Path, object]:
+    from hatch_meadow.project_check import effective_settings
+
+    config, layout = effective_settings(project.resolve())
+    return (directory or (layout.credentials_dir if layout else Path("."))), config
+
+
+@click.command("fix", short_help="Re-encode a rejected key and clean the pass file, keeping key and passphrase.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder of the files (default: the project's credentials-dir, else the current folder).")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@click.option("--profile", type=click.Choice(list(PROFILES)), default=None,
+              help="Default: the project's, else meadow-f7.")
+@click.option("--key-encryption", type=click.Choice(KEY_ENCRYPTIONS), default=None,
+              help="Re-encode the key this way (default: aes-256 for an encrypted key, none for a plain one).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def fix(directory: Path | None, project: Path, profile: str | None, key_encryption: str | None, as_json: bool) -> int:
+    """Make rejected but readable credentials acceptable without changing the key or the passphrase.
+
+    Re-encodes the key as traditional PEM with legacy AES-256-CBC (PKCS#8-AES from OpenSSL 3 and the
+    Meadow docs' PFX recipe are the usual culprits), strips a trailing newline from private_key_pass.txt,
+    writes an empty pass file next to an unencrypted key. The passphrase comes from the pass file, or
+    from the passphrase variable. Exit 0 if the result validates, 1 if problems remain.
+    """
+    from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.creds.repair import fix_credentials
+
+    target, config = _default_dir(directory, project)
+    env_name = getattr(config, "passphrase_env", Env.DEFAULT_PASSPHRASE)
+    raw = os.environ.get(env_name, "")
+    chosen = str(profile or getattr(config, "profile", "meadow-f7"))
+    result = fix_credentials(target, profile=chosen,
+                             key_encryption=key_encryption, env_passphrase=raw.encode() if raw else None,
+                             device_id=getattr(config, "device_id", None))
+    report = result.report
+    ok = report is not None and report.ok
+    if as_json:
+        emit_json({"ok": ok, "changes": result.changes, "check": report.to_json() if report else None})
+        return 0 if ok else 1
+    console = out_console()
+    for change in result.changes or ["nothing to change"]:
+        console.print(change, markup=False)
+    if report is not None:
+        for finding in report.findings:
+            console.print(f"{finding.severity} [{finding.code}] {finding.message}", markup=False)
+        console.print("the board would accept them" if report.parse == "accept" else "still rejected", markup=False)
+    return 0 if ok else 1
+
+
+@click.command("import-pfx", short_help="Turn a PFX/P12 into the three credential files.")
+@click.argument("pfx", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where to write (default: the project's credentials-dir, else the current folder).")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@click.option("--key-encryption", type=click.Choice(KEY_ENCRYPTIONS), default="aes-256", show_default=True)
+@click.option("--force", is_flag=True, help="Replace existing credential files.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def import_pfx_command(pfx: Path, directory: Path | None, project: Path, key_encryption: str, force: bool,
+                       as_json: bool) -> int:
+    """The Meadow docs' PFX recipe, done right: the leaf certificate as PEM, the key as traditional PEM
+    with legacy AES-256-CBC (not OpenSSL 3's PKCS#8-AES, which the board rejects), the pass file with
+    no trailing newline. The PFX password comes from HATCH_MEADOW_PFX_PASSWORD or a prompt; the key
+    passphrase from the passphrase variable, else the PFX password, else a new random one.
+    """
+    from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.creds.repair import import_pfx
+    from hatch_meadow.errors import InputError
+
+    target, config = _default_dir(directory, project)
+    if PFX_PASSWORD_ENV in os.environ:
+        pfx_password: bytes | None = os.environ[PFX_PASSWORD_ENV].encode() or None
+    elif sys.stdin.isatty():
+        pfx_password = getpass.getpass(f"Password for {pfx} (empty for none): ").encode() or None
+    else:
+        raise InputError(f"no password for {pfx}", hint=f"set {PFX_PASSWORD_ENV} (empty for a PFX without one)")
+    env_name = getattr(config, "passphrase_env", Env.DEFAULT_PASSPHRASE)
+    raw = os.environ.get(env_name, "")
+    notes, report = import_pfx(pfx, target, pfx_password=pfx_password, key_encryption=key_encryption,
+                               passphrase=raw.encode() if raw else None, force=force)
+    if as_json:
+        emit_json({"ok": report.ok, "notes": notes, "check": report.to_json()})
+        return 0 if report.ok else 1
+    console = out_console()
+    console.print(f"wrote the three credential files to {target}", markup=False)
+    for note in notes:
+        console.print(note, markup=False)
+    if report.certificate is not None:
+        console.print(f"SHA-256 thumbprint {report.certificate.sha256}", markup=False)
+    for finding in report.findings:
+        console.print(f"{finding.severity} [{finding.code}] {finding.message}", markup=False)
+    return 0 if report.ok else 1
