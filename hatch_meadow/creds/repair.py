@@ -118,7 +118,9 @@ def fix_credentials(
     if wanted == "des3" and profile == "portable":
         raise CredentialError("des3 is not portable (no DES on stock ESP-IDF or Mbed TLS 4)",
                               hint="use --key-encryption aes-256")
-    if codes & _KEY_PROBLEMS or (key_encryption and key_path.is_file() and not _already(before, wanted)):
+    needs_passphrase = bool(codes & {"pass-missing", "pass-empty"}) and env_passphrase is not None
+    if codes & _KEY_PROBLEMS or needs_passphrase or (
+            key_encryption and key_path.is_file() and not _already(before, wanted)):
         _reencode_key(directory, password, env_passphrase, wanted, profile, result)
 
     if not pass_path.exists() and key_path.is_file():
