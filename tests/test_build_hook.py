@@ -301,3 +301,62 @@ def test_changed_options_are_applied_despite_state(project: Project) -> None:
     assert csproj_of(root).read_text() == PATCHED.replace(">Always<", ">PreserveNewest<").replace(
         "meadow.config.yaml\">\n      <CopyToOutputDirectory>PreserveNewest", "meadow.config.yaml\">\n      "
         "<CopyToOutputDirectory>Always")
+
+
+def test_build_generates_credentials_with_passphrase_from_env(project: Project) -> None:
+    """credentials = generate: the first build makes valid files with the env passphrase and never prints it."""
+    root = project('device-id = "dev-001"\n')
+    run = hatchling_build(root, env={"HATCH_MEADOW_KEY_PASSPHRASE": "Pipeline-Secret-42"})
+    assert run.returncode == 0, run.output
+    folder = root / "MeadowApp"
+    assert (folder / "private_key_pass.txt").read_bytes() == b"Pipeline-Secret-42"
+    assert b"DEK-Info: AES-256-CBC," in (folder / "private_key.pem").read_bytes()
+    assert "generated rsa-2048 credentials for dev-001" in run.output
+    assert "--am x509_thumbprint --ptp " in run.output
+    assert "Pipeline-Secret-42" not in run.output
+    second = hatchling_build(root)
+    assert second.returncode == 0, second.output
+    assert "credentials unchanged and valid" in second.output
+
+
+def test_build_validate_mode_stops_on_missing_credentials(project: Project) -> None:
+    """credentials = validate never generates: missing files stop the build, csproj untouched."""
+    root = project('credentials = "validate"\n')
+    run = hatchling_build(root)
+    assert run.returncode != 0
+    assert "[credentials-missing]" in run.output
+    assert "Traceback" not in run.output
+    assert csproj_of(root).read_text() == CSPROJ
+    assert not (root / "MeadowApp" / "private_key.pem").exists()
+
+
+def test_build_stops_on_openssl3_default_key(project: Project) -> None:
+    """An OpenSSL 3 `genrsa -aes256` key is the board's 'Failed to parse private key': the build says so."""
+    root = project()
+    folder = root / "MeadowApp"
+    subprocess.run(["openssl", "genrsa", "-aes256", "-passout", "pass:P", "-out", "private_key.pem", "2048"],
+                   cwd=folder, check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-x509", "-new", "-key", "private_key.pem", "-passin", "pass:P", "-subj",
+                    "/CN=demo-app", "-days", "90", "-out", "client_cert.pem"], cwd=folder, check=True,
+                   capture_output=True)
+    (folder / "private_key_pass.txt").write_bytes(b"P")
+    run = hatchling_build(root)
+    assert run.returncode != 0
+    assert "[key-pbes2-aes]" in run.output
+    assert "PKCS5_FEATURE_UNAVAILABLE (-0x2E80 = -11904)" in run.output
+    assert "hatch-meadow fix" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_build_strict_turns_warnings_into_errors(project: Project) -> None:
+    """A CN that differs from device-id warns; HATCH_MEADOW_STRICT=1 makes it stop the build."""
+    root = project('device-id = "other-id"\n')
+    from hatch_meadow.creds.generate import generate_credentials
+
+    generate_credentials(root / "MeadowApp", device_id="dev-001")
+    run = hatchling_build(root)
+    assert run.returncode == 0, run.output
+    assert "[cert-cn-mismatch]" in run.output
+    strict = hatchling_build(root, env={"HATCH_MEADOW_STRICT": "1"})
+    assert strict.returncode != 0
+    assert "[cert-cn-mismatch]" in strict.output
