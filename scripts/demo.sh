@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install hatch-meadow into .venv, copy example_project to a scratch
-# folder, and build it with the meadow hook (a real hatchling wheel build), twice, to show the csproj
-# patch and that a re-build changes nothing. Then `hatch-meadow check` reports the project's state.
+# The main job on a fresh machine: install hatch-meadow (with the real-Mbed-TLS extra) into .venv, copy
+# example_project to a scratch folder and build it with the meadow hook (a real hatchling wheel build):
+# credentials are generated and validated as the board's Mbed TLS would parse them, the csproj is
+# patched; a second build changes nothing. Then the thumbprints, the az registration line, and a check
+# against real Mbed TLS. (Deploying to a board / the simulated board is a later milestone.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e . build
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[mbedtls]' build
 work=".demo/example_project"
 rm -rf .demo && mkdir -p .demo && cp -R example_project "$work"
-echo "== building $work (python -m build --wheel --no-isolation) =="
-(cd "$work" && ../../.venv/bin/python -m build --wheel --no-isolation --outdir dist . 2>&1 | grep -E "hatch-meadow|Successfully")
-echo "== what the build changed in the csproj =="
-git --no-pager diff --no-index --stat example_project/MeadowApp/MeadowApp.csproj "$work/MeadowApp/MeadowApp.csproj" || true
-git --no-pager diff --no-index example_project/MeadowApp/MeadowApp.csproj "$work/MeadowApp/MeadowApp.csproj" | tail -n +5 || true
-before=$(sha256sum "$work/MeadowApp/MeadowApp.csproj")
-echo "== building again: the csproj must stay byte-identical =="
-(cd "$work" && ../../.venv/bin/python -m build --wheel --no-isolation --outdir dist . 2>&1 | grep -E "hatch-meadow|Successfully")
-after=$(sha256sum "$work/MeadowApp/MeadowApp.csproj")
-[ "$before" = "$after" ] && echo "csproj unchanged by the second build" || { echo "csproj changed!"; exit 1; }
-echo "== hatch-meadow check =="
-.venv/bin/hatch-meadow check --project "$work"
+run_build() { (cd "$work" && ../../.venv/bin/python -m build --wheel --no-isolation --outdir dist . 2>&1 \
+  | grep -E "hatch-meadow|Successfully|rror") }
+echo "== 1. build $work (python -m build --wheel --no-isolation) =="
+run_build
+echo "== 2. what the build changed in the csproj =="
+git --no-pager diff --no-index example_project/MeadowApp/MeadowApp.csproj "$work/MeadowApp/MeadowApp.csproj" \
+  | tail -n +5 || true
+echo "== 3. the credential files (secrets are 0600; nothing of them is printed) =="
+ls -l "$work/MeadowApp/"*.pem "$work/MeadowApp/private_key_pass.txt"
+before=$(sha256sum "$work/MeadowApp/MeadowApp.csproj" "$work/MeadowApp/"*.pem)
+echo "== 4. build again: nothing may change =="
+run_build
+after=$(sha256sum "$work/MeadowApp/MeadowApp.csproj" "$work/MeadowApp/"*.pem)
+[ "$before" = "$after" ] && echo "csproj and credentials unchanged by the second build" \
+  || { echo "the second build changed files!"; exit 1; }
+echo "== 5. no credential in the wheel =="
+.venv/bin/python -c "import sys, zipfile; n=[x for x in zipfile.ZipFile(sys.argv[1]).namelist() if x.endswith(('.pem', 'pass.txt'))]; print('wheel clean' if not n else n); sys.exit(bool(n))" "$work"/dist/*.whl
+echo "== 6. thumbprints and the Azure IoT Hub registration line =="
+.venv/bin/hatch-meadow thumbprint --project "$work" --hub my-meadow-hub
+echo "== 7. hatch-meadow check, also against real Mbed TLS 2.28 =="
+.venv/bin/hatch-meadow check --project "$work" --with-mbedtls
