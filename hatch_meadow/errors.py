@@ -8,6 +8,10 @@
     │   ├── ProjectFileError     the .csproj cannot be read, parsed or written                   (exit 2)
     │   └── CredentialError      unusable key / certificate / passphrase input                   (exit 2)
     └── DeviceError              the board, the port or the serial transport                     (exit 3)
+        ├── PortNotFoundError    no such port / no board / several boards with --port auto
+        ├── TransportError       the port failed (unplugged, permission denied, I/O error)
+        ├── DeviceTimeoutError   the board stopped answering within the time allowed
+        └── DeviceRejectedError  the board answered with an error (path invalid, CRC mismatch, …)
 
 Findings of a check that ran fine are results, not exceptions: the CLI exits 1 for them.
 Anything else that escapes is a bug: the CLI prints the traceback and exits 70.
@@ -76,3 +80,19 @@ class FindingsError(MeadowError):
     """A check found errors that must stop the build (the findings are listed in the message)."""
 
     exit_code: ClassVar[int] = EXIT_FINDINGS
+
+
+class PortNotFoundError(DeviceError):
+    """No such port, no Meadow attached, or several with ``--port auto``."""
+
+
+class TransportError(DeviceError):
+    """The serial port failed: unplugged, permission denied, I/O error."""
+
+
+class DeviceTimeoutError(DeviceError):
+    """The board did not answer in time."""
+
+
+class DeviceRejectedError(DeviceError):
+    """The board answered a request with an error."""

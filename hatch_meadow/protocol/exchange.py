@@ -86,6 +86,12 @@ class Exchange:
             if kind == ResponseType.INIT_UPLOAD_FAIL:
                 return self._finish(Status.FAILED, "; ".join(self.errors) or "the device cannot send that file")
         if kind == ResponseType.TEXT_CONCLUDED:
+            if req == RequestType.GET_DEVICE_INFORMATION and not self.texts(ResponseType.TEXT_DEVICE_INFO) \
+                    and not self.errors:
+                # After a reboot the board sends one CONCLUDED on its own (spec §5, §11.2); the
+                # information request, used as the reconnect ping, always carries DEVICE_INFO first.
+                self.messages.pop()
+                return self.status
             if self.errors:
                 return self._finish(Status.FAILED, "; ".join(self.errors))
             if req == RequestType.END_FILE_TRANSFER and not any(

@@ -1,0 +1,270 @@
+"""Deploy credentials (and optionally an app's build output) to a Meadow board.
+
+``load_credential_set`` refuses what ``check`` rejects before any port is opened; ``plan_sync`` is
+pure; ``deploy`` acts on a :class:`~hatch_meadow.device.MeadowDevice`. The board deletes the three
+files after importing them at boot (spec §10.2), so it can never tell us whether it already has a
+set: a local deploy record (board serial → SHA-256 of the set; no secrets) lets an unchanged set be
+skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Final
+
+from hatch_meadow.atomicfile import save_atomic
+from hatch_meadow.device import MEADOW_ROOT, MeadowDevice
+from hatch_meadow.errors import DeviceRejectedError, FindingsError
+from hatch_meadow.names import CREDENTIAL_FILES
+from hatch_meadow.protocol.crc import nuttx_crc32
+from hatch_meadow.state import fingerprint
+
+#: Folders on the board that hold the app's data and the OS's own state: never deleted or synced.
+PERSISTENT_FOLDERS: Final = frozenset({"Data", "Documents", "update-store", "system"})
+RECORD_FILE: Final = "deploy-record.json"
+
+Report = Callable[[str], None]
+FileProgress = Callable[[str, int, int], None]  # (destination, bytes sent, total)
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialSet:
+    """The three files to send (always all three), and what identifies them."""
+
+    files: dict[str, bytes]
+    digest: str
+    thumbprint: str | None
+    clear: bool = False
+
+
+def load_credential_set(directory: Path, *, profile: str = "meadow-f7", device_id: str | None = None,
+                        clear: bool = False) -> CredentialSet:
+    """The set to deploy from ``directory``, or three empty files for ``clear``.
+
+    Raises:
+        FindingsError: the board would reject the set, or it is empty/placeholder and not a clear.
+    """
+    if clear:
+        files = {name: b"" for name in CREDENTIAL_FILES}
+        return CredentialSet(files, fingerprint(*files.values()), None, clear=True)
+    from hatch_meadow.creds.ensure import format_findings
+    from hatch_meadow.creds.validate import check_credentials
+
+    report = check_credentials(directory, profile=profile, device_id=device_id)
+    if report.cleared:
+        raise FindingsError(f"{directory}: the credential files are empty; deploying them would wipe the board's "
+                            "stored credentials", hint="if that is what you want, use `hatch-meadow clear --port …`")
+    if not report.ok or report.parse != "accept":
+        raise FindingsError(f"{directory}: refusing to deploy credentials the board would reject "
+                            f"(profile {profile}):\n" + format_findings(report.findings, strict=False),
+                            hint="`hatch-meadow check` shows why; `hatch-meadow fix` repairs encodings")
+    files = {}
+    for name in CREDENTIAL_FILES:
+        path = directory / name
+        files[name] = path.read_bytes() if path.is_file() else b""  # a missing pass file is sent empty
+    thumbprint = report.certificate.sha256 if report.certificate else None
+    return CredentialSet(files, fingerprint(*files.values()), thumbprint)
+
+
+@dataclass
+class DeployRecord:
+    """What was deployed where: board serial → {digest, thumbprint, time}. No secrets."""
+
+    path: Path
+    boards: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path) -> DeployRecord:
+        """The record in ``folder`` (empty if missing or unreadable)."""
+        path = folder / RECORD_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        boards = data.get("boards", {}) if isinstance(data, dict) else {}
+        return cls(path, boards if isinstance(boards, dict) else {})
+
+    def has(self, serial: str, digest: str) -> bool:
+        """True if this exact set was deployed to this board."""
+        entry = self.boards.get(serial)
+        return isinstance(entry, dict) and entry.get("digest") == digest
+
+    def remember(self, serial: str, creds: CredentialSet) -> None:
+        """Record a deploy and save the file atomically."""
+        self.boards[serial] = {"digest": creds.digest, "thumbprint": creds.thumbprint, "clear": creds.clear,
+                               "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        save_atomic(self.path, (json.dumps({"boards": self.boards}, indent=2, sort_keys=True) + "\n").encode())
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPlan:
+    """What an output-folder sync does: send (changed or new), skip (same CRC), delete (stale)."""
+
+    send: tuple[str, ...]
+    skip: tuple[str, ...]
+    delete: tuple[str, ...]
+
+
+def plan_sync(local: dict[str, bytes], remote: dict[str, int | None]) -> SyncPlan:
+    """Compare local files (relative '/' paths → bytes) with the board's (paths → CRC). Pure.
+
+    Persistent folders and the credential files are never touched.
+    """
+    def protected(path: str) -> bool:
+        return path.split("/", 1)[0] in PERSISTENT_FOLDERS or path in CREDENTIAL_FILES
+
+    send: list[str] = []
+    skip: list[str] = []
+    for path, data in sorted(local.items()):
+        if protected(path):
+            continue
+        (skip if remote.get(path) == nuttx_crc32(data) else send).append(path)
+    delete = sorted(p for p in remote if p not in local and not protected(p))
+    return SyncPlan(tuple(send), tuple(skip), tuple(delete))
+
+
+def read_output_dir(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by '/' relative path (skipping .DS_Store, like the vendor CLI)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".DS_Store"}
+
+
+def list_remote_tree(device: MeadowDevice, folder: str = MEADOW_ROOT, prefix: str = "") -> dict[str, int | None]:
+    """The board's files below /meadow0/ by relative path → CRC, skipping persistent folders."""
+    found: dict[str, int | None] = {}
+    for entry in device.list_files(folder, crc=True):
+        if entry.is_dir:
+            if not prefix and entry.name in PERSISTENT_FOLDERS:
+                continue
+            found.update(list_remote_tree(device, f"{folder}{entry.name}/", f"{prefix}{entry.name}/"))
+        else:
+            found[prefix + entry.name] = entry.crc
+    return found
+
+
+@dataclass
+class DeployResult:
+    """The summary of one deploy (the --json output)."""
+
+    port: str
+    serial: str = "unknown"
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    credentials: str = "sent"  # sent | skipped | cleared
+    file_bytes: int = 0
+    wire_bytes: int = 0
+    retries: int = 0
+    reboots: int = 0
+    imported: bool | None = None  # None: not rebooted, the board imports them at its next boot
+    seconds: float = 0.0
+    thumbprint: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready summary (no secrets)."""
+        return {"ok": True, "port": self.port, "serial": self.serial, "credentials": self.credentials,
+                "sent": self.sent, "skipped": self.skipped, "deleted": self.deleted, "file_bytes": self.file_bytes,
+                "wire_bytes": self.wire_bytes, "retries": self.retries, "reboots": self.reboots,
+                "imported": self.imported, "seconds": round(self.seconds, 3), "thumbprint": self.thumbprint}
+
+
+def _bind(progress: FileProgress | None, dest: str) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+
+    def report(done: int, total: int) -> None:
+        progress(dest, done, total)
+
+    return report
+
+
+def deploy(
+    device: MeadowDevice,
+    creds: CredentialSet | None,
+    *,
+    record: DeployRecord | None = None,
+    force: bool = False,
+    reboot: bool = True,
+    output_dir: Path | None = None,
+    extra_files: dict[str, bytes] | None = None,
+    info: Report | None = None,
+    progress: FileProgress | None = None,
+) -> DeployResult:
+    """Put the credentials (and the output folder) on the board; leave the runtime as it was.
+
+    Raises:
+        DeviceError and subclasses: with the port and the cause; the local files are never changed.
+    """
+    say = info or (lambda _m: None)
+    started = time.monotonic()
+    result = DeployResult(port=device.transport.name)
+    board = device.info()
+    result.serial = board.serial_number
+    say(f"{result.port}: Meadow {board.serial_number} (OS {board.os_version})")
+    send_creds = creds is not None and (force or record is None or creds.clear
+                                        or not record.has(result.serial, creds.digest))
+    if creds is not None and not send_creds:
+        result.credentials = "skipped"
+        say("credentials unchanged since the last deploy to this board: skipped (--force sends them again)")
+    uploads: dict[str, bytes] = dict(extra_files or {})
+    sync: SyncPlan | None = None
+    if not send_creds and not uploads and output_dir is None:
+        result.seconds = time.monotonic() - started
+        return result
+
+    runtime_was_enabled = device.runtime_state()
+    if runtime_was_enabled:
+        say("disabling the runtime (the board restarts)")
+        device.disable_runtime()
+        result.reboots += 1
+    if output_dir is not None:
+        local = read_output_dir(output_dir)
+        sync = plan_sync(local, list_remote_tree(device))
+        uploads.update({path: local[path] for path in sync.send})
+        result.skipped.extend(sync.skip)
+        for path in sync.delete:
+            device.delete_file(MEADOW_ROOT + path)
+            result.deleted.append(path)
+    if send_creds and creds is not None:
+        uploads.update(creds.files)  # always all three: an empty pass file clears a stale passphrase
+        result.credentials = "cleared" if creds.clear else "sent"
+        result.thumbprint = creds.thumbprint
+    for path, data in uploads.items():
+        dest = MEADOW_ROOT + path
+        attempts = device.write_file(data, dest, _bind(progress, dest))
+        result.retries += attempts - 1
+        result.sent.append(path)
+        result.file_bytes += len(data)
+        if path not in CREDENTIAL_FILES:
+            say(f"sent {dest} ({len(data)} bytes)")
+    if send_creds:
+        say("sent " + ", ".join(CREDENTIAL_FILES) + (" (empty: clears the stored credentials)"
+                                                     if creds is not None and creds.clear else ""))
+    if runtime_was_enabled:
+        say("enabling the runtime again (the board restarts and imports the credentials)")
+        device.enable_runtime()
+        result.reboots += 1
+    elif reboot and send_creds:
+        say("restarting the board so it imports the credentials")
+        device.reset()
+        result.reboots += 1
+    if send_creds and (runtime_was_enabled or reboot):
+        left = {e.name for e in device.list_files(MEADOW_ROOT, crc=False) if not e.is_dir}
+        still = sorted(set(CREDENTIAL_FILES) & left)
+        if still:
+            raise DeviceRejectedError(f"{result.port}: the board restarted but did not import {', '.join(still)} "
+                                      "(they are still in /meadow0/)", hint="Meadow OS 1.10 or later is needed for "
+                                      "TLS client certificates; update the OS and deploy again")
+        result.imported = True
+        say("the board imported the credentials into its secrets store")
+    if send_creds and creds is not None and record is not None:
+        record.remember(result.serial, creds)
+    result.wire_bytes = device.bytes_sent
+    result.seconds = time.monotonic() - started
+    return result
