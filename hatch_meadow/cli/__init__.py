@@ -31,12 +31,14 @@ def cli() -> None:
 def _register() -> None:
     from hatch_meadow.cli.check import check
     from hatch_meadow.cli.clear import clear
+    from hatch_meadow.cli.deploy import deploy_command, devices
     from hatch_meadow.cli.fix import fix, import_pfx_command
     from hatch_meadow.cli.generate import generate
     from hatch_meadow.cli.patch_csproj import patch_csproj
     from hatch_meadow.cli.thumbprint import thumbprint
 
-    for command in (check, generate, fix, import_pfx_command, thumbprint, clear, patch_csproj):
+    for command in (check, generate, fix, import_pfx_command, thumbprint, deploy_command, devices, clear,
+                    patch_csproj):
         cli.add_command(command)
 
 

@@ -12,10 +12,13 @@ import click
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder of the files (default: the project's credentials-dir, else the current folder).")
 @click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@click.option("--port", default=None,
+              help="Instead of writing local files, send three empty files to the board at this port now.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (pipelines).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def clear(directory: Path | None, project: Path, yes: bool, as_json: bool) -> int:
-    """Replace client_cert.pem, private_key.pem and private_key_pass.txt with empty files.
+def clear(directory: Path | None, project: Path, port: str | None, yes: bool, as_json: bool) -> int:
+    """Replace client_cert.pem, private_key.pem and private_key_pass.txt with empty files (or, with
+    --port, send three empty files to the board, which wipes its stored credentials).
 
     Meadow keeps imported credentials until empty files are deployed over them; this prepares that.
     The current key is lost: asks first unless --yes.
@@ -26,6 +29,15 @@ def clear(directory: Path | None, project: Path, yes: bool, as_json: bool) -> in
     from hatch_meadow.names import CREDENTIAL_FILES
     from hatch_meadow.project_check import effective_settings
 
+    if port is not None:
+        from hatch_meadow.cli.deploy import run_deploy
+
+        if not yes and not sys.stdin.isatty():
+            raise InputError("refusing to wipe the board's credentials without confirmation", hint="pass --yes")
+        if not yes:
+            click.confirm(f"Wipe the TLS client credentials stored on the board at {port}?", abort=True)
+        return run_deploy(directory=directory, project=project, port=port, force=True, reboot=True, output_dir=None,
+                          as_json=as_json, clear=True)
     if directory is None:
         _, layout = effective_settings(project.resolve())
         directory = layout.credentials_dir if layout else Path(".")

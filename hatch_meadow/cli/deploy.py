@@ -1,0 +1,110 @@
+"""``hatch-meadow devices`` and ``hatch-meadow deploy``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from hatch_meadow.names import Env
+
+if TYPE_CHECKING:
+    from hatch_meadow.device import MeadowDevice
+
+
+@click.command("devices", short_help="List Meadow boards on USB serial (VID 0x2E6A).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def devices(as_json: bool) -> int:
+    """List serial ports whose USB vendor id is Wilderness Labs' (port, product, serial number)."""
+    from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.ports import find_meadow_ports
+
+    found = find_meadow_ports()
+    if as_json:
+        emit_json({"devices": [p.to_json() for p in found]})
+        return 0
+    console = out_console()
+    if not found:
+        console.print("no Meadow board found (use --port sim:// for the built-in simulated board)", markup=False)
+    for p in found:
+        console.print(f"{p.port}  {p.product or '?'}  serial {p.serial_number or '?'}", markup=False)
+    return 0
+
+
+def open_device(port: str) -> MeadowDevice:
+    """Resolve ``auto`` and open the port (kept here so deploy and clear share it)."""
+    from hatch_meadow.device import MeadowDevice
+    from hatch_meadow.ports import resolve_port
+    from hatch_meadow.transport import SerialTransport
+
+    return MeadowDevice(SerialTransport(resolve_port(port)))
+
+
+def run_deploy(*, directory: Path | None, project: Path, port: str | None, force: bool, reboot: bool,
+               output_dir: Path | None, as_json: bool, clear: bool) -> int:
+    """Shared by `deploy` and `clear --port`: validate, open, deploy, render."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from hatch_meadow.cli.console import emit_json, err_console, out_console
+    from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set
+    from hatch_meadow.project_check import effective_settings
+    from hatch_meadow.state import state_dir
+
+    config, layout = effective_settings(project.resolve())
+    target = directory or (layout.credentials_dir if layout else Path("."))
+    chosen_port = port or os.environ.get(Env.PORT) or (config.port if config else "auto")
+    creds = load_credential_set(target, profile=config.profile if config else "meadow-f7",
+                                device_id=config.device_id if config else None, clear=clear)
+    record_root = layout.root if layout else target
+    record = DeployRecord.load(state_dir(record_root))
+    device = open_device(chosen_port)
+    assert isinstance(device, MeadowDevice)
+    quiet = as_json or not err_console().is_terminal
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                      console=err_console(), disable=quiet, transient=True) as bars:
+            tasks: dict[str, object] = {}
+
+            def progress(dest: str, done: int, total: int) -> None:
+                if dest not in tasks:
+                    tasks[dest] = bars.add_task(dest, total=max(total, 1))
+                bars.update(tasks[dest], completed=done)  # type: ignore[arg-type]
+
+            result = deploy(device, creds, record=record, force=force or clear, reboot=reboot,
+                            output_dir=output_dir, progress=progress,
+                            info=None if as_json else (lambda m: err_console().print(m, markup=False)))
+    finally:
+        device.close()
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        out_console().print(
+            f"{result.serial}: credentials {result.credentials}; {len(result.sent)} file(s), {result.file_bytes} "
+            f"bytes sent, {len(result.skipped)} unchanged, {len(result.deleted)} deleted, {result.reboots} "
+            f"restart(s), {result.seconds:.2f} s", markup=False)
+    return 0
+
+
+@click.command("deploy", short_help="Send the credentials (and optionally the app output) to the board.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Credentials folder (default: the project's credentials-dir, else the current folder).")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@click.option("--port", default=None, help="Serial port, pyserial URL, sim:// or auto (default: the project's "
+              "port, HATCH_MEADOW_PORT, else auto).")
+@click.option("--force", is_flag=True, help="Send the credentials even if this board already has this set.")
+@click.option("--no-reboot", is_flag=True, help="Do not restart the board (it imports the files at its next boot).")
+@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="Also sync an app's build output to /meadow0/ (changed files only; stale ones deleted).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
+def deploy_command(directory: Path | None, project: Path, port: str | None, force: bool, no_reboot: bool,
+                   output_dir: Path | None, as_json: bool) -> int:
+    """Write client_cert.pem, private_key.pem and private_key_pass.txt to /meadow0/ and restart the board
+    so the OS imports them; confirm they were consumed; leave the runtime as it was found.
+
+    Refuses credentials that `check` rejects before opening the port. A local record (board serial →
+    SHA-256 of the set; no secrets) skips an unchanged set. Exit 3 for device or port problems.
+    """
+    return run_deploy(directory=directory, project=project, port=port, force=force, reboot=not no_reboot,
+                      output_dir=output_dir, as_json=as_json, clear=False)
