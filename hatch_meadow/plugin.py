@@ -95,17 +95,19 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
                 "from your checkout: `python -m build --wheel`, `hatch build` or `pip wheel .`"
             )
             return
-        from hatch_meadow.prepare import prepare_project
+        from hatch_meadow.prepare import deploy_project, prepare_project
 
-        prepare_project(
-            Path(self.root), config, where=self._where,
-            info=lambda m: self.app.display_info(_PREFIX + m),
-            warn=lambda m: self.app.display_warning(_PREFIX + m),
-        )
+        def info(message: str) -> None:
+            self.app.display_info(_PREFIX + message)
+
+        outcome = prepare_project(Path(self.root), config, where=self._where, info=info,
+                                  warn=lambda m: self.app.display_warning(_PREFIX + m))
         if config.deploy and version == "editable":
-            self.app.display_info(f"{_PREFIX}not deploying from an editable install")
+            info("not deploying from an editable install")
         elif config.deploy:
-            self.app.display_warning(f"{_PREFIX}deploy = true: deploying is not available in this version yet")
+            result = deploy_project(outcome.layout, config, info=info)
+            info(f"deployed to {result.serial} on {result.port}: credentials {result.credentials}, "
+                 f"{len(result.sent)} file(s), {result.file_bytes} bytes, {result.seconds:.2f} s")
 
     def _credential_paths(self, config: MeadowConfig) -> list[str]:
         from hatch_meadow.prepare import credential_files_relative_to_root

@@ -18,6 +18,7 @@ from hatch_meadow.state import fingerprint, load_state, update_state
 
 if TYPE_CHECKING:
     from hatch_meadow.csproj import PatchResult
+    from hatch_meadow.deploy import DeployResult
 
 _CSPROJ_STATE = "csproj"
 
@@ -124,3 +125,27 @@ def _relative(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+def deploy_project(layout: ProjectLayout, config: MeadowConfig, *, info: Report = _quiet) -> DeployResult:
+    """The hook's deploy step (``deploy = true`` / HATCH_MEADOW_DEPLOY=1): validate, open, deploy.
+
+    Raises:
+        FindingsError: credentials the board would reject (before any port is opened).
+        DeviceError: the port or the board failed.
+    """
+    from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set
+    from hatch_meadow.device import MeadowDevice
+    from hatch_meadow.ports import resolve_port
+    from hatch_meadow.state import state_dir
+    from hatch_meadow.transport import SerialTransport
+
+    creds = load_credential_set(layout.credentials_dir, profile=config.profile, device_id=config.device_id)
+    extra = {Path(name).name: (layout.root / name).read_bytes() for name in config.deploy_files}
+    output_dir = layout.root / config.output_dir if config.output_dir else None
+    device = MeadowDevice(SerialTransport(resolve_port(config.port)))
+    try:
+        return deploy(device, creds, record=DeployRecord.load(state_dir(layout.root)), reboot=config.reboot,
+                      output_dir=output_dir, extra_files=extra, info=info)
+    finally:
+        device.close()

@@ -242,8 +242,7 @@ def test_generate_certificate_key_type_matches(made: Made) -> None:
 
 
 def test_generate_certificate_extensions(made: Made) -> None:
-    """basicConstraints CA:FALSE critical, keyUsage digitalSignature (+keyEncipherment for RSA), EKU clientAuth,
-    SKI present."""
+    """CA:FALSE critical, keyUsage digitalSignature (+keyEncipherment for RSA), EKU clientAuth, SKI present."""
     cert = made.cert
     basic = cert.extensions.get_extension_for_class(x509.BasicConstraints)
     assert (basic.critical, basic.value.ca, basic.value.path_length) == (True, False, None)
@@ -447,9 +446,6 @@ def test_generate_cli_64_char_device_id_is_the_cn(cli: Cli, tmp_path: Path) -> N
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == device_id
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: device ids of 65-128 characters pass device_id_problem (Azure allows "
-                   "128) but cryptography refuses a CN over 64 characters; the ValueError escapes generate_credentials "
-                   "and the CLI exits 70 ('hit a bug') instead of writing the set or exiting 2 with a message")
 @pytest.mark.parametrize("length", [65, 128])
 def test_generate_cli_long_valid_device_id_is_not_a_crash(cli: Cli, tmp_path: Path, length: int) -> None:
     """A 65..128-character device id (valid for Azure) either works or is refused cleanly with exit 2."""
@@ -567,8 +563,6 @@ def _cert_with_empty_extension(cert_pem: bytes) -> bytes:
     return b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(body) + b"-----END CERTIFICATE-----\n"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: load_thumbprint lets IndexError escape from parse_certificate "
-                   "(it catches ValueError only), so `thumbprint` exits 70 instead of 2")
 def test_thumbprint_broken_certificate_exits_2(cli: Cli, generated: Path) -> None:
     """A certificate with an empty extension is an input error (exit 2), not a bug (exit 70)."""
     cert = generated / CLIENT_CERT

@@ -84,7 +84,16 @@ class CertVerdict:
 
 
 def parse_certificate(data: bytes, *, allow_trailing: bool = False) -> CertInfo:
-    """Read one DER certificate. Raises der.DerError."""
+    """Read one DER certificate. Raises der.DerError for anything malformed."""
+    try:
+        return _parse_certificate(data, allow_trailing=allow_trailing)
+    except (IndexError, ValueError, UnicodeDecodeError) as exc:
+        if isinstance(exc, der.DerError):
+            raise
+        raise der.DerError(f"malformed certificate ({exc.__class__.__name__})") from exc
+
+
+def _parse_certificate(data: bytes, *, allow_trailing: bool) -> CertInfo:
     outer, end = der.read_tlv(data)
     if end != len(data) and not allow_trailing:
         raise der.DerError("trailing bytes after the certificate")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -29,6 +30,10 @@ ERRORS: Final = {
     "PKCS12_FEATURE_UNAVAILABLE": -0x1F00, "PKCS12_BAD_INPUT_DATA": -0x1F80, "PEM_UNKNOWN_ENC_ALG": -0x1280,
     "PEM_INVALID_DATA": -0x1100, "ECP_FEATURE_UNAVAILABLE": -0x4E80,
 }
+#: What cryptography raises for a key it cannot load (bad structure, unknown curve, …).
+LOAD_ERRORS: Final = (ValueError, TypeError, UnsupportedAlgorithm)
+#: A PBKDF2 iteration count beyond this would keep the board busy for minutes: call it broken.
+MAX_ITERATIONS: Final = 10_000_000
 RECODE_FIX: Final = ("run `hatch-meadow fix` to re-encrypt it as legacy PEM AES-256-CBC (accepted by every "
                      "Mbed TLS build), keeping the passphrase")
 
@@ -141,10 +146,10 @@ def _require_password(verdict: KeyVerdict, pwd: bytes | None, *, pass_missing: b
                        f"the key is encrypted but there is no {PASS_FILE} (Meadow would also keep a stale "
                        "passphrase from an earlier provisioning)",
                        f"write the passphrase to {PASS_FILE} with no trailing newline (printf '%s' \"$PASS\" > "
-                       f"{PASS_FILE}), or decrypt the key")
+                       f"{PASS_FILE}), or decrypt the key", file=PASS_FILE)
     else:
         verdict.reject("PK_PASSWORD_REQUIRED", "pass-empty", f"the key is encrypted but {PASS_FILE} is empty",
-                       f"write the passphrase to {PASS_FILE} with no trailing newline")
+                       f"write the passphrase to {PASS_FILE} with no trailing newline", file=PASS_FILE)
     return None
 
 
@@ -171,9 +176,9 @@ def _load_traditional(verdict: KeyVerdict, body: bytes, kind: str, profile: Prof
                                   "use a named curve: openssl ec -in old.pem -param_enc named_curve -out new.pem")
     try:
         key = serialization.load_der_private_key(body, password=None)
-    except (ValueError, TypeError, der.DerError):
+    except LOAD_ERRORS:
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-invalid", f"the {kind} key inside the PEM block does "
-                              "not parse", "re-export or re-generate the key")
+                              "not parse (or uses a curve Mbed TLS does not have)", "re-export or re-generate the key")
     return _check_key_type(verdict, key, profile)
 
 
@@ -185,7 +190,10 @@ def _sec1_problem(body: bytes) -> str | None:
     params = [p for p in parts if p.tag == 0xA0]
     if not params:
         return "the EC key names no curve"
-    inner = der.read_all(params[0].value)
+    try:
+        inner = der.read_all(params[0].value)
+    except der.DerError as exc:
+        return f"the EC key's curve parameters are malformed ({exc})"
     if inner and inner[0].tag == der.SEQUENCE:
         return "the EC key uses explicit curve parameters, which no Mbed TLS build accepts"
     return None
@@ -196,6 +204,7 @@ def _encrypted_pkcs8(verdict: KeyVerdict, body: bytes, pwd: bytes | None, profil
     try:
         parts = der.expect(der.read_single(body), der.SEQUENCE, "EncryptedPrivateKeyInfo").children()
         oid, params = der.algorithm(parts[0])
+        der.expect(parts[1], der.OCTET_STRING, "encryptedData")
     except (der.DerError, IndexError) as exc:
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-invalid", f"the encrypted PKCS#8 key does not "
                               f"parse ({exc})", "re-export the key")
@@ -277,6 +286,12 @@ def _pbes2_problem(verdict: KeyVerdict, params: der.Tlv | None, profile: Profile
     prf = "hmacWithSHA1"
     try:
         kdf_parts = der.expect(kdf_params, der.SEQUENCE, "PBKDF2-params").children() if kdf_params else []
+        iterations = int.from_bytes(der.expect(kdf_parts[1], der.INTEGER, "iterationCount").value, "big") \
+            if len(kdf_parts) > 1 else 0
+        if not 1 <= iterations <= MAX_ITERATIONS:
+            verdict.encoding = "PKCS#8 PBES2"
+            return ("PK_KEY_INVALID_FORMAT", "key-invalid", f"the key's PBKDF2 iteration count ({iterations}) is "
+                    f"not between 1 and {MAX_ITERATIONS}")
         prf_items = [p for p in kdf_parts[2:] if p.tag == der.SEQUENCE]
         if prf_items:
             prf_oid, _ = der.algorithm(prf_items[0])
@@ -318,9 +333,9 @@ def _inner_pkcs8(verdict: KeyVerdict, body: bytes, profile: Profile) -> KeyVerdi
                               "use a named curve: openssl pkey -in old.pem -ec_param_enc named_curve")
     try:
         key = serialization.load_der_private_key(body, password=None)
-    except (ValueError, TypeError):
-        return verdict.reject("PK_KEY_INVALID_FORMAT", "key-invalid", "the key does not parse",
-                              "re-export or re-generate the key")
+    except LOAD_ERRORS:
+        return verdict.reject("PK_KEY_INVALID_FORMAT", "key-invalid", "the key does not parse (or uses a curve "
+                              "Mbed TLS does not have)", "re-export or re-generate the key")
     return _check_key_type(verdict, key, profile)
 
 
@@ -404,7 +419,7 @@ def _not_pem(verdict: KeyVerdict, data: bytes, pwd: bytes | None, profile: Profi
 def _der_key(verdict: KeyVerdict, data: bytes, profile: Profile) -> KeyVerdict:
     try:
         key = serialization.load_der_private_key(data, password=None)
-    except (ValueError, TypeError):
+    except LOAD_ERRORS:
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-der", "the file is DER (binary), and not a key "
                               "Mbed TLS parses", "convert to PEM: openssl pkey -inform DER -in k.der -out "
                               "private_key.pem")

@@ -38,6 +38,8 @@ def _cbc_decrypt(cipher_name: str, key: bytes, iv: bytes, data: bytes) -> bytes:
         block = 64
     if len(data) % (block // 8) or not data:
         raise DecryptError("ciphertext length does not fit the cipher")
+    if len(iv) != block // 8:
+        raise DecryptError(f"a {len(iv)}-byte IV does not fit the cipher")
     decryptor = Cipher(algo, modes.CBC(iv)).decryptor()
     plain = decryptor.update(data) + decryptor.finalize()
     unpadder = padding.PKCS7(block).unpadder()
@@ -68,7 +70,10 @@ def decrypt_pbes2(params: der.Tlv, data: bytes, password: bytes) -> bytes:
     if cipher is None or prf not in _PRF_HASHES:
         raise DecryptError("unsupported PBES2 cipher or PRF")
     key_len = {"des-cbc": 8, "des-ede3-cbc": 24, "aes-128-cbc": 16, "aes-192-cbc": 24, "aes-256-cbc": 32}[cipher]
-    key = PBKDF2HMAC(_PRF_HASHES[prf](), key_len, salt, iterations).derive(password)
+    try:
+        key = PBKDF2HMAC(_PRF_HASHES[prf](), key_len, salt, iterations).derive(password)
+    except (ValueError, OverflowError) as exc:
+        raise DecryptError(f"bad PBKDF2 parameters: {exc}") from exc
     return _cbc_decrypt(cipher, key, iv_tlv.value, data)
 
 
@@ -113,6 +118,8 @@ def decrypt_pkcs12(name: str, params: der.Tlv | None, data: bytes, password: byt
         key = _pkcs12_kdf(password, salt, iterations, 1, 16)
         decryptor = Cipher(ARC4(key), mode=None).decryptor()
         return decryptor.update(data) + decryptor.finalize()
+    if not 1 <= iterations <= 10_000_000:
+        raise DecryptError(f"implausible iteration count {iterations}")
     key_len = 24 if "3-Key" in name else 16
     key = _pkcs12_kdf(password, salt, iterations, 1, key_len)
     iv = _pkcs12_kdf(password, salt, iterations, 2, 8)
