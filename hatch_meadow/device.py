@@ -34,6 +34,11 @@ START_TIMEOUT_S: Final = 30.0
 END_TIMEOUT_S: Final = 60.0
 #: After a reboot, how long the board may take to answer again (the CLI allows 10 s after reset).
 BOOT_TIMEOUT_S: Final = 20.0
+#: While waiting for a rebooted board, the ping is repeated this often.
+PING_INTERVAL_S: Final = 0.5
+#: After reconnecting, replies to repeated pings are drained until the line is quiet this long.
+DRAIN_QUIET_S: Final = 0.05
+DRAIN_MAX_S: Final = 1.0
 #: A file is sent at most this many times (DNLD_FAIL_RESEND, CRC mismatch), then we fail loudly.
 WRITE_ATTEMPTS: Final = 3
 #: Packets written per transport write: big writes keep USB busy without any pause near the 3 s watchdog.
@@ -41,6 +46,16 @@ PACKETS_PER_WRITE: Final = 8
 MEADOW_ROOT: Final = "/meadow0/"
 
 Progress = Callable[[int, int], None]  # (bytes sent, total)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Every wait, in seconds (the defaults are the module constants; tests shorten them)."""
+
+    request: float = REQUEST_TIMEOUT_S
+    start: float = START_TIMEOUT_S
+    end: float = END_TIMEOUT_S
+    boot: float = BOOT_TIMEOUT_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +78,11 @@ class DeviceInfo:
 class MeadowDevice:
     """A Meadow board behind a transport. Not thread-safe: one request at a time, by design."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, timeouts: Timeouts | None = None) -> None:
         self.transport = transport
+        self.timeouts = timeouts or Timeouts()
         self._decoder = FrameDecoder()
+        self._backlog: list[packets.Message] = []
         self.bytes_sent = 0  # everything written to the wire, framing included
         self.payload_sent = 0  # file bytes inside data packets
 
@@ -76,6 +93,8 @@ class MeadowDevice:
         self.bytes_sent += len(data)
 
     def _pump(self, exchange: Exchange, deadline: float) -> None:
+        while self._backlog and not exchange.done:
+            exchange.feed(self._backlog.pop(0))
         while not exchange.done:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -88,15 +107,17 @@ class MeadowDevice:
                     message = packets.parse_packet(packet)
                 except packets.PacketError:
                     continue
-                if isinstance(message, packets.Message):
+                if not isinstance(message, packets.Message):
+                    continue
+                if exchange.done:  # arrived in the same read as the terminal reply: keep it for later
+                    self._backlog.append(message)
+                else:
                     exchange.feed(message)
-                    if exchange.done:
-                        break
         for note in exchange.unsolicited:
             log.debug("device output: %s", note.text)
 
     def request(self, kind: RequestType, payload: bytes = b"", *, user_data: int = 0,
-                timeout: float = REQUEST_TIMEOUT_S, packet: bytes | None = None) -> Exchange:
+                timeout: float | None = None, packet: bytes | None = None) -> Exchange:
         """Send one request and collect its replies; follow a reboot when the request causes one.
 
         Raises:
@@ -105,9 +126,13 @@ class MeadowDevice:
         exchange = Exchange(kind)
         self._write(encode_frame(packet if packet is not None else packets.encode_request(
             kind, payload, user_data=user_data)))
-        self._pump(exchange, time.monotonic() + timeout)
+        self._pump(exchange, time.monotonic() + (timeout if timeout is not None else self.timeouts.request))
         if exchange.status is Status.RECONNECT:
             self._reconnect()
+        elif exchange.status is Status.FAILED:
+            # Failures often have trailing replies (an invalid path: ERROR, CONCLUDED, ERROR; an init
+            # failure: FAIL, CONCLUDED). Swallow them so they cannot end the next request early.
+            self._drain()
         return exchange
 
     def _reconnect(self) -> None:
@@ -115,9 +140,29 @@ class MeadowDevice:
         log.debug("%s: board restarting", self.transport.name)
         self.transport.reopen()
         self._decoder = FrameDecoder()
-        ping = Exchange(RequestType.GET_DEVICE_INFORMATION)
-        self._write(encode_frame(packets.encode_request(RequestType.GET_DEVICE_INFORMATION)))
-        self._pump(ping, time.monotonic() + BOOT_TIMEOUT_S)
+        self._backlog.clear()
+        deadline = time.monotonic() + self.timeouts.boot
+        while True:
+            # A ping sent while the board is still booting is lost, so ping again until one is answered.
+            ping = Exchange(RequestType.GET_DEVICE_INFORMATION)
+            self._write(encode_frame(packets.encode_request(RequestType.GET_DEVICE_INFORMATION)))
+            try:
+                self._pump(ping, min(deadline, time.monotonic() + PING_INTERVAL_S))
+                break
+            except DeviceTimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
+        self._drain()
+
+    def _drain(self) -> None:
+        """Swallow stray replies: read until the line has been quiet for a moment (bounded)."""
+        self._backlog.clear()
+        stop = time.monotonic() + DRAIN_MAX_S
+        while time.monotonic() < stop:
+            chunk = self.transport.read(DRAIN_QUIET_S)
+            if not chunk:
+                break
+            self._decoder.feed(chunk)
 
     def _checked(self, exchange: Exchange, what: str) -> Exchange:
         if exchange.status is Status.FAILED:
@@ -180,14 +225,14 @@ class MeadowDevice:
         reasons: list[str] = []
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             start_packet = packets.encode_file_start(dest, len(data), crc)
-            start = self.request(RequestType.START_FILE_TRANSFER, packet=start_packet, timeout=START_TIMEOUT_S)
+            start = self.request(RequestType.START_FILE_TRANSFER, packet=start_packet, timeout=self.timeouts.start)
             if start.status is not Status.OK:
                 reasons.append(start.reason)
                 if "must be disabled" in start.reason or "invalid" in start.reason:
                     raise DeviceRejectedError(f"{self.transport.name}: the board refused {dest}: {start.reason}")
                 continue
             failure = self._send_data(data, progress)
-            end = self.request(RequestType.END_FILE_TRANSFER, timeout=END_TIMEOUT_S)
+            end = self.request(RequestType.END_FILE_TRANSFER, timeout=self.timeouts.end)
             if failure is None and end.status is Status.OK:
                 return attempt
             reasons.append(failure or end.reason)

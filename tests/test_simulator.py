@@ -565,6 +565,27 @@ def test_pty_board_throttle_both_directions() -> None:
     assert (upload_s >= 0.2, download_s >= 0.2) == (True, True)
 
 
+@needs_pty
+def test_pty_board_stall_blocks_host_and_close_is_prompt() -> None:
+    """A stalled pty board stops reading, so host writes time out; close() stops the thread within 1 s."""
+    import serial
+
+    from hatch_meadow.testing.pty_board import PtyBoard
+
+    board = SimulatedMeadow(faults=Faults(stall_after_packets=1))
+    pty = PtyBoard(board)
+    with serial.Serial(pty.port, timeout=0.1, write_timeout=0.1) as port:
+        port.write(encode_frame(encode_file_start("x.bin", 10**6, 0)))
+        assert kinds(read_replies(port, 2)) == [R.TEXT_ACCEPTED, R.INIT_DOWNLOAD_OKAY]
+        packet = encode_frame(encode_data(1, bytes(8188)))
+        with pytest.raises(serial.SerialTimeoutException):
+            port.write(packet * 64)  # far more than a pty buffers
+        assert board.stalled
+    started = time.monotonic()
+    pty.close()
+    assert (pty.serving, time.monotonic() - started < 1.0) == (False, True)
+
+
 def test_sim_url_answers_and_keeps_state() -> None:
     """sim://t1?serial=… answers device info with that SerialNo and keeps files across close/reopen."""
     import serial

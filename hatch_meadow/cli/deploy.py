@@ -60,7 +60,6 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
     record_root = layout.root if layout else target
     record = DeployRecord.load(state_dir(record_root))
     device = open_device(chosen_port)
-    assert isinstance(device, MeadowDevice)
     quiet = as_json or not err_console().is_terminal
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),

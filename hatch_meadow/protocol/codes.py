@@ -7,6 +7,8 @@ from typing import Final
 
 #: The header version we send (CLI v2 since 2024); devices answer 7 (or echo 8 on newer OS builds).
 PROTOCOL_VERSION: Final = 0x0008
+#: What the board's firmware answers with (spec §3); newer OS builds may echo 8.
+DEVICE_PROTOCOL_VERSION: Final = 0x0007
 HEADER_SIZE: Final = 12
 FILE_INFO_SIZE: Final = 44
 #: Largest decoded packet either side handles; keep our frames at or below 8190 (spec §1).
@@ -32,12 +34,16 @@ class RequestType(IntEnum):
     GET_DEVICE_INFORMATION = 0x0112
     NO_TRACE_TO_HOST = 0x0114
     SEND_TRACE_TO_HOST = 0x0115
+    END_ESP_FILE_TRANSFER = 0x0116
+    MONO_UPDATE_RUNTIME = 0x011C
+    MONO_UPDATE_FILE_END = 0x011D
     GET_DEVICE_NAME = 0x011F
     GET_INITIAL_FILE_BYTES = 0x0120
     UPLOAD_START_DATA_SEND = 0x0121
     UPLOAD_ABORT_DATA_SEND = 0x0122
     START_FILE_TRANSFER = 0x0201
     DELETE_FILE_BY_NAME = 0x0202
+    START_ESP_FILE_TRANSFER = 0x0203
     UPLOAD_FILE_INIT = 0x0301
     RTC_SET_TIME_CMD = 0x0303
     RTC_READ_TIME_CMD = 0x0304

@@ -89,6 +89,11 @@ class PtyBoard:
                  tb: TracebackType | None) -> None:
         self.close()
 
+    @property
+    def serving(self) -> bool:
+        """True while the serving thread runs."""
+        return self._thread.is_alive()
+
     def close(self) -> None:
         """Stop serving (within ``CLOSE_TIMEOUT_S``) and close both pty fds. Idempotent."""
         if self._closed:
