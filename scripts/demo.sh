@@ -2,18 +2,20 @@
 # The main job on a fresh machine: install hatch-meadow (with the real-Mbed-TLS extra) into .venv, copy
 # example_project to a scratch folder and build it with the meadow hook (a real hatchling wheel build):
 # credentials are generated and validated as the board's Mbed TLS would parse them, the csproj is
-# patched; a second build changes nothing. Then the thumbprints, the az registration line, and a check
-# against real Mbed TLS. (Deploying to a board / the simulated board is a later milestone.)
+# patched, and the credentials are deployed over HCOM to a Meadow: a board given with MEADOW_PORT=...,
+# else the built-in simulated board (sim://). A second build changes nothing and sends nothing. Then
+# the thumbprints, the az registration line, and a check against real Mbed TLS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[mbedtls]' build
 work=".demo/example_project"
+port="${MEADOW_PORT:-sim://demo-board}"
 rm -rf .demo && mkdir -p .demo && cp -R example_project "$work"
-run_build() { (cd "$work" && ../../.venv/bin/python -m build --wheel --no-isolation --outdir dist . 2>&1 \
-  | grep -E "hatch-meadow|Successfully|rror") }
-echo "== 1. build $work (python -m build --wheel --no-isolation) =="
+run_build() { (cd "$work" && HATCH_MEADOW_DEPLOY=1 HATCH_MEADOW_PORT="$port" \
+  ../../.venv/bin/python -m build --wheel --no-isolation --outdir dist . 2>&1 | grep -E "hatch-meadow|Successfully|rror") }
+echo "== 1. build $work and deploy to $port (HATCH_MEADOW_DEPLOY=1 python -m build --wheel --no-isolation) =="
 run_build
 echo "== 2. what the build changed in the csproj =="
 git --no-pager diff --no-index example_project/MeadowApp/MeadowApp.csproj "$work/MeadowApp/MeadowApp.csproj" \
@@ -21,7 +23,7 @@ git --no-pager diff --no-index example_project/MeadowApp/MeadowApp.csproj "$work
 echo "== 3. the credential files (secrets are 0600; nothing of them is printed) =="
 ls -l "$work/MeadowApp/"*.pem "$work/MeadowApp/private_key_pass.txt"
 before=$(sha256sum "$work/MeadowApp/MeadowApp.csproj" "$work/MeadowApp/"*.pem)
-echo "== 4. build again: nothing may change =="
+echo "== 4. build again: nothing may change, nothing is sent again =="
 run_build
 after=$(sha256sum "$work/MeadowApp/MeadowApp.csproj" "$work/MeadowApp/"*.pem)
 [ "$before" = "$after" ] && echo "csproj and credentials unchanged by the second build" \
@@ -32,3 +34,5 @@ echo "== 6. thumbprints and the Azure IoT Hub registration line =="
 .venv/bin/hatch-meadow thumbprint --project "$work" --hub my-meadow-hub
 echo "== 7. hatch-meadow check, also against real Mbed TLS 2.28 =="
 .venv/bin/hatch-meadow check --project "$work" --with-mbedtls
+echo "== 8. the deploy record (board serial -> SHA-256 of the set; no secrets) =="
+cat "$work/.hatch-meadow/deploy-record.json"

@@ -360,3 +360,23 @@ def test_build_strict_turns_warnings_into_errors(project: Project) -> None:
     strict = hatchling_build(root, env={"HATCH_MEADOW_STRICT": "1"})
     assert strict.returncode != 0
     assert "[cert-cn-mismatch]" in strict.output
+
+
+def test_build_deploys_to_simulated_board_when_asked(project: Project) -> None:
+    """HATCH_MEADOW_DEPLOY=1 with HATCH_MEADOW_PORT=sim://: generate, validate, patch, deploy, in one build."""
+    root = project('device-id = "dev-001"\n')
+    run = hatchling_build(root, env={"HATCH_MEADOW_DEPLOY": "1", "HATCH_MEADOW_PORT": "sim://hook-test"})
+    assert run.returncode == 0, run.output
+    assert "generated rsa-2048 credentials for dev-001" in run.output
+    assert "the board imported the credentials into its secrets store" in run.output
+    assert "deployed to 3A1F0C2B7D45 on sim://hook-test: credentials sent, 3 file(s)" in run.output
+    assert json.loads((root / ".hatch-meadow" / "deploy-record.json").read_text())["boards"]
+
+
+def test_build_deploy_with_no_board_fails_with_exit_and_message(project: Project) -> None:
+    """deploy = true and a port that does not exist: the build stops with the port error, no traceback."""
+    root = project('deploy = true\nport = "/dev/ttyNOPE7"\n')
+    run = hatchling_build(root)
+    assert run.returncode != 0
+    assert "/dev/ttyNOPE7: no such port" in run.output
+    assert "Traceback" not in run.output
