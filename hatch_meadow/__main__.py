@@ -1,7 +1,5 @@
 """``python -m hatch_meadow`` is the ``hatch-meadow`` command."""
 
-import sys
+from hatch_meadow.cli import run
 
-from hatch_meadow.cli import main
-
-sys.exit(main())
+run()

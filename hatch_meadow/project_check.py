@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatch_meadow.config import MeadowConfig, load_config
-from hatch_meadow.csproj import PatchResult, ensure_csproj
 from hatch_meadow.errors import ConfigurationError
 from hatch_meadow.findings import Finding, is_failure
 from hatch_meadow.names import PLUGIN_NAME
 from hatch_meadow.project import HookTable, ProjectLayout, load_project_settings, resolve_layout
+
+if TYPE_CHECKING:
+    from hatch_meadow.csproj import PatchResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ def check_project(root: Path, environ: dict[str, str] | None = None) -> ProjectC
     if config.device_id is None and settings.name:
         config = replace(config, device_id=settings.name)
     layout = resolve_layout(root, config, chosen.where)
+    from hatch_meadow.csproj import ensure_csproj
+
     patch = ensure_csproj(layout.csproj, mode=config.copy_mode, condition=config.csproj_condition,
                           credentials_dir=layout.credentials_dir, dry_run=True)
     csproj_name = _rel(layout.csproj, root)

@@ -5,20 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:  # rich is imported on first use: plain commands never pay for it
+    from rich.console import Console
 
 
 @cache
 def err_console() -> Console:
     """Messages, progress and errors (stderr); rich honours NO_COLOR and non-terminals."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @cache
 def out_console() -> Console:
     """Human-readable results (stdout)."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 

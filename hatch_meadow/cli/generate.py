@@ -35,7 +35,7 @@ def generate(project: Path, directory: Path | None, device_id: str | None, key_t
     TLS build tested parses; the certificate is self-signed X.509 v3 with CN = device id. Never
     overwrites credentials without --force, never writes through a symlink, never prints a secret.
     """
-    from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.cli.console import emit_json
     from hatch_meadow.creds.generate import generate_credentials
     from hatch_meadow.errors import InputError
     from hatch_meadow.project_check import effective_settings
@@ -62,15 +62,14 @@ def generate(project: Path, directory: Path | None, device_id: str | None, key_t
                    "passphrase": made.passphrase_source, "not-after": made.not_after.isoformat(),
                    "thumbprints": {"sha1": made.sha1, "sha256": made.sha256}, "az": az})
         return 0
-    console = out_console()
     for path in made.files:
-        console.print(f"wrote {path}", markup=False)
+        click.echo(f"wrote {path}")
     source = {"generated": "a new random passphrase (it is in private_key_pass.txt, 0600)",
               "none": "no passphrase (unencrypted key; empty pass file)"}.get(
         made.passphrase_source, f"the passphrase from ${env_name}")
-    console.print(f"{made.key_type}, {made.key_encryption}, {source}", markup=False)
-    console.print(f"CN={made.device_id}, valid until {made.not_after:%Y-%m-%d %H:%M} UTC", markup=False)
-    console.print(f"SHA-256 thumbprint {made.sha256}", markup=False)
-    console.print(f"SHA-1   thumbprint {made.sha1}", markup=False)
-    console.print(az, markup=False, soft_wrap=True)
+    click.echo(f"{made.key_type}, {made.key_encryption}, {source}")
+    click.echo(f"CN={made.device_id}, valid until {made.not_after:%Y-%m-%d %H:%M} UTC")
+    click.echo(f"SHA-256 thumbprint {made.sha256}")
+    click.echo(f"SHA-1   thumbprint {made.sha1}")
+    click.echo(az)
     return 0

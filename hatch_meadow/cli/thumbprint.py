@@ -16,7 +16,7 @@ import click
 def thumbprint(directory: Path | None, project: Path, hub: str | None, as_json: bool) -> int:
     """Uppercase hex SHA-1 and SHA-256 of the DER certificate, and the exact
     `az iot hub device-identity create … --am x509_thumbprint --ptp TP --stp TP` line."""
-    from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.cli.console import emit_json
     from hatch_meadow.creds.thumbprint import load_thumbprint
     from hatch_meadow.project_check import effective_settings
 
@@ -27,9 +27,8 @@ def thumbprint(directory: Path | None, project: Path, hub: str | None, as_json: 
     if as_json:
         emit_json({"device-id": tp.device_id, "sha1": tp.sha1, "sha256": tp.sha256, "az": tp.az_command(hub)})
         return 0
-    console = out_console()
-    console.print(f"device id  {tp.device_id}", markup=False)
-    console.print(f"SHA-256    {tp.sha256}", markup=False)
-    console.print(f"SHA-1      {tp.sha1}", markup=False)
-    console.print(tp.az_command(hub), markup=False, soft_wrap=True)
+    click.echo(f"device id  {tp.device_id}")
+    click.echo(f"SHA-256    {tp.sha256}")
+    click.echo(f"SHA-1      {tp.sha1}")
+    click.echo(tp.az_command(hub))
     return 0
