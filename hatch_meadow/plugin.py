@@ -55,7 +55,7 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         try:
             step(*args)
         except MeadowError as exc:
-            self.app.abort(_PREFIX + exc.render().replace("\nhint: ", "\n  hint: "))
+            self.app.abort(_PREFIX + exc.render().replace("\nhint: ", "\n  hint: "), code=exc.exit_code)
 
     @property
     def _where(self) -> str:

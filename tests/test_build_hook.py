@@ -127,7 +127,7 @@ def test_build_config_errors_stop_the_build_listing_all(project: Project, hook_t
     root = project(hook_table)
     before = snapshot(root)
     run = hatchling_build(root)
-    assert run.returncode != 0
+    assert run.returncode == 2  # the one exit-code model: bad configuration
     for message in expected:
         assert message in run.output
     assert "Traceback" not in run.output
@@ -171,7 +171,7 @@ def test_build_bad_project_file_stops_with_message_and_changes_nothing(project: 
                           '  </ItemGroup>\n</Project>\n')
     before = snapshot(root)
     run = hatchling_build(root)
-    assert run.returncode != 0
+    assert run.returncode == 2
     assert message in run.output, run.output
     assert "Traceback" not in run.output
     assert snapshot(root) == before
@@ -377,6 +377,6 @@ def test_build_deploy_with_no_board_fails_with_exit_and_message(project: Project
     """deploy = true and a port that does not exist: the build stops with the port error, no traceback."""
     root = project('deploy = true\nport = "/dev/ttyNOPE7"\n')
     run = hatchling_build(root)
-    assert run.returncode != 0
+    assert run.returncode == 3
     assert "/dev/ttyNOPE7: no such port" in run.output
     assert "Traceback" not in run.output
