@@ -9,6 +9,7 @@ skipped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Any, Final
 
 from hatch_meadow.atomicfile import save_atomic
 from hatch_meadow.device import MEADOW_ROOT, MeadowDevice
-from hatch_meadow.errors import DeviceRejectedError, FindingsError
+from hatch_meadow.errors import DeviceRejectedError, FindingsError, InputError
 from hatch_meadow.names import CREDENTIAL_FILES
 from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.state import fingerprint
@@ -99,6 +100,9 @@ class DeployRecord:
         self.boards[serial] = {"digest": creds.digest, "thumbprint": creds.thumbprint, "clear": creds.clear,
                                "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self.path.parent / ".gitignore"
+        if not ignore.exists():
+            save_atomic(ignore, b"# hatch-meadow's local state: never commit it\n*\n")
         save_atomic(self.path, (json.dumps({"boards": self.boards}, indent=2, sort_keys=True) + "\n").encode())
 
 
@@ -184,6 +188,37 @@ def _bind(progress: FileProgress | None, dest: str) -> Callable[[int, int], None
     return report
 
 
+def check_upload_path(path: str) -> None:
+    """Refuse a destination the board cannot take (spec §7.2: ASCII, at most 8 path elements).
+
+    Raises:
+        InputError: naming the file.
+    """
+    if not path.isascii() or any(c in path for c in "\\\0") or path.endswith("/"):
+        raise InputError(f"{path}: the board takes only plain ASCII file names", hint="rename the file")
+    if len(("meadow0/" + path).split("/")) > 8 or any(part in ("", ".", "..") for part in path.split("/")):
+        raise InputError(f"{path}: too deep or not a plain relative path for /meadow0/ (at most 6 sub-folders)",
+                         hint="flatten the output folder")
+
+
+def read_output_dir_checked(folder: Path) -> dict[str, bytes]:
+    """The app output to sync, refusing a folder that would make the sync wipe the board.
+
+    Raises:
+        InputError: missing, not a folder, empty, or no App.dll (the Meadow OS runs App.dll).
+    """
+    if not folder.is_dir():
+        raise InputError(f"{folder}: output folder does not exist", hint="build the app first (dotnet build), or fix "
+                         "output-dir / --output-dir")
+    local = read_output_dir(folder)
+    if "App.dll" not in local:
+        raise InputError(f"{folder}: no App.dll in the output folder; syncing it would delete the app from the board",
+                         hint="point output-dir at the build output (e.g. MeadowApp/bin/Debug/netstandard2.1)")
+    for path in local:
+        check_upload_path(path)
+    return local
+
+
 def deploy(
     device: MeadowDevice,
     creds: CredentialSet | None,
@@ -194,16 +229,25 @@ def deploy(
     output_dir: Path | None = None,
     extra_files: dict[str, bytes] | None = None,
     info: Report | None = None,
+    warn: Report | None = None,
     progress: FileProgress | None = None,
 ) -> DeployResult:
     """Put the credentials (and the output folder) on the board; leave the runtime as it was.
 
+    Local inputs are read and checked before the board is touched. If anything fails after the
+    runtime was disabled, it is enabled again before the error is raised.
+
     Raises:
+        InputError: a local file the board cannot take (nothing sent).
         DeviceError and subclasses: with the port and the cause; the local files are never changed.
     """
     say = info or (lambda _m: None)
     started = time.monotonic()
     result = DeployResult(port=device.transport.name)
+    local = read_output_dir_checked(output_dir) if output_dir is not None else None
+    uploads: dict[str, bytes] = dict(extra_files or {})
+    for path in uploads:
+        check_upload_path(path)
     board = device.info()
     result.serial = board.serial_number
     say(f"{result.port}: Meadow {board.serial_number} (OS {board.os_version})")
@@ -212,9 +256,7 @@ def deploy(
     if creds is not None and not send_creds:
         result.credentials = "skipped"
         say("credentials unchanged since the last deploy to this board: skipped (--force sends them again)")
-    uploads: dict[str, bytes] = dict(extra_files or {})
-    sync: SyncPlan | None = None
-    if not send_creds and not uploads and output_dir is None:
+    if not send_creds and not uploads and local is None:
         result.seconds = time.monotonic() - started
         return result
 
@@ -223,29 +265,13 @@ def deploy(
         say("disabling the runtime (the board restarts)")
         device.disable_runtime()
         result.reboots += 1
-    if output_dir is not None:
-        local = read_output_dir(output_dir)
-        sync = plan_sync(local, list_remote_tree(device))
-        uploads.update({path: local[path] for path in sync.send})
-        result.skipped.extend(sync.skip)
-        for path in sync.delete:
-            device.delete_file(MEADOW_ROOT + path)
-            result.deleted.append(path)
-    if send_creds and creds is not None:
-        uploads.update(creds.files)  # always all three: an empty pass file clears a stale passphrase
-        result.credentials = "cleared" if creds.clear else "sent"
-        result.thumbprint = creds.thumbprint
-    for path, data in uploads.items():
-        dest = MEADOW_ROOT + path
-        attempts = device.write_file(data, dest, _bind(progress, dest))
-        result.retries += attempts - 1
-        result.sent.append(path)
-        result.file_bytes += len(data)
-        if path not in CREDENTIAL_FILES:
-            say(f"sent {dest} ({len(data)} bytes)")
-    if send_creds:
-        say("sent " + ", ".join(CREDENTIAL_FILES) + (" (empty: clears the stored credentials)"
-                                                     if creds is not None and creds.clear else ""))
+    try:
+        _send(device, result, creds if send_creds else None, uploads, local, progress, say)
+    except BaseException:
+        if runtime_was_enabled:  # never leave the app switched off because a deploy failed
+            with contextlib.suppress(Exception):
+                device.enable_runtime()
+        raise
     if runtime_was_enabled:
         say("enabling the runtime again (the board restarts and imports the credentials)")
         device.enable_runtime()
@@ -264,7 +290,36 @@ def deploy(
         result.imported = True
         say("the board imported the credentials into its secrets store")
     if send_creds and creds is not None and record is not None:
-        record.remember(result.serial, creds)
+        try:
+            record.remember(result.serial, creds)
+        except OSError as exc:  # the board has them; only the skip-next-time memory is lost
+            (warn or say)(f"could not save the deploy record {record.path} ({exc.strerror}); the next deploy "
+                          "will send the credentials again")
     result.wire_bytes = device.bytes_sent
     result.seconds = time.monotonic() - started
     return result
+
+
+def _send(device: MeadowDevice, result: DeployResult, creds: CredentialSet | None, uploads: dict[str, bytes],
+          local: dict[str, bytes] | None, progress: FileProgress | None, say: Report) -> None:
+    if local is not None:
+        sync = plan_sync(local, list_remote_tree(device))
+        uploads.update({path: local[path] for path in sync.send})
+        result.skipped.extend(sync.skip)
+        for path in sync.delete:
+            device.delete_file(MEADOW_ROOT + path)
+            result.deleted.append(path)
+    if creds is not None:
+        uploads.update(creds.files)  # always all three: an empty pass file clears a stale passphrase
+        result.credentials = "cleared" if creds.clear else "sent"
+        result.thumbprint = creds.thumbprint
+    for path, data in uploads.items():
+        dest = MEADOW_ROOT + path
+        attempts = device.write_file(data, dest, _bind(progress, dest))
+        result.retries += attempts - 1
+        result.sent.append(path)
+        result.file_bytes += len(data)
+        if path not in CREDENTIAL_FILES:
+            say(f"sent {dest} ({len(data)} bytes)")
+    if creds is not None:
+        say("sent " + ", ".join(CREDENTIAL_FILES) + (" (empty: clears the stored credentials)" if creds.clear else ""))

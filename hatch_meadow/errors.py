@@ -6,7 +6,8 @@
     ├── ConfigurationError       bad [tool.hatch.build.hooks.meadow] options, every one listed   (exit 2)
     ├── InputError               a bad file or argument given to us                              (exit 2)
     │   ├── ProjectFileError     the .csproj cannot be read, parsed or written                   (exit 2)
-    │   └── CredentialError      unusable key / certificate / passphrase input                   (exit 2)
+    │   ├── CredentialError      unusable key / certificate / passphrase input                   (exit 2)
+    │   └── TemplateError        scaffolding refused: bad answers, a busy DEST, copier missing   (exit 2)
     └── DeviceError              the board, the port or the serial transport                     (exit 3)
         ├── PortNotFoundError    no such port / no board / several boards with --port auto
         ├── TransportError       the port failed (unplugged, permission denied, I/O error)
@@ -68,6 +69,10 @@ class ProjectFileError(InputError):
 
 class CredentialError(InputError):
     """A key, certificate, passphrase or PFX input is unusable."""
+
+
+class TemplateError(InputError):
+    """``hatch-meadow new`` / ``update`` refused: bad answers, an unusable DEST, copier missing."""
 
 
 class DeviceError(MeadowError):

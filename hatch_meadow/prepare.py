@@ -127,6 +127,30 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+def read_deploy_files(root: Path, names: tuple[str, ...], where: str = hook_table_path()) -> dict[str, bytes]:
+    """The ``deploy-files``, by the name they get in /meadow0/.
+
+    Raises:
+        InputError: a missing or unreadable file, or two files with the same name.
+    """
+    from hatch_meadow.errors import InputError
+
+    files: dict[str, bytes] = {}
+    for name in names:
+        path = root / name
+        if not path.is_file():
+            raise InputError(f"{where}.deploy-files: {path} is not a file", hint="fix the path (relative to "
+                             "pyproject.toml)")
+        if path.name in files:
+            raise InputError(f"{where}.deploy-files: two files are named {path.name}", hint="the board keeps them "
+                             "in one folder; rename one")
+        try:
+            files[path.name] = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read it ({exc.strerror})") from exc
+    return files
+
+
 def deploy_project(layout: ProjectLayout, config: MeadowConfig, *, info: Report = _quiet) -> DeployResult:
     """The hook's deploy step (``deploy = true`` / HATCH_MEADOW_DEPLOY=1): validate, open, deploy.
 
@@ -134,15 +158,17 @@ def deploy_project(layout: ProjectLayout, config: MeadowConfig, *, info: Report 
         FindingsError: credentials the board would reject (before any port is opened).
         DeviceError: the port or the board failed.
     """
-    from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set
+    from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set, read_output_dir_checked
     from hatch_meadow.device import MeadowDevice
     from hatch_meadow.ports import resolve_port
     from hatch_meadow.state import state_dir
     from hatch_meadow.transport import SerialTransport
 
     creds = load_credential_set(layout.credentials_dir, profile=config.profile, device_id=config.device_id)
-    extra = {Path(name).name: (layout.root / name).read_bytes() for name in config.deploy_files}
+    extra = read_deploy_files(layout.root, config.deploy_files)
     output_dir = layout.root / config.output_dir if config.output_dir else None
+    if output_dir is not None:
+        read_output_dir_checked(output_dir)  # refuse a missing or empty folder before opening the port
     device = MeadowDevice(SerialTransport(resolve_port(config.port)))
     try:
         return deploy(device, creds, record=DeployRecord.load(state_dir(layout.root)), reboot=config.reboot,

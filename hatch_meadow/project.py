@@ -125,26 +125,40 @@ def load_project_settings(root: Path) -> ProjectSettings:
     pyproject = root / "pyproject.toml"
     data = _load_toml(pyproject, required=True)
     hatch_toml = _load_toml(root / "hatch.toml", required=False)
-    name = data.get("project", {}).get("name")
+    name = _sub(data, "project", "project").get("name")
     tables: list[HookTable] = []
-    sources: list[tuple[Mapping[str, Any], bool]] = [(data.get("tool", {}).get("hatch", {}), False)]
+    sources: list[tuple[Mapping[str, Any], bool, str]] = [
+        (_sub(_sub(data, "tool", "tool"), "hatch", "tool.hatch"), False, "tool.hatch")]
     if hatch_toml:
-        sources.insert(0, (hatch_toml, True))
-    for hatch_cfg, is_hatch_toml in sources:
-        build = hatch_cfg.get("build", {})
-        hook = build.get("hooks", {}).get(PLUGIN_NAME)
+        sources.insert(0, (hatch_toml, True, "hatch.toml"))
+    for hatch_cfg, is_hatch_toml, prefix in sources:
+        dot = "" if is_hatch_toml else f"{prefix}."
+        build = _sub(hatch_cfg, "build", f"{dot}build")
+        hook = _sub(build, "hooks", f"{dot}build.hooks").get(PLUGIN_NAME)
         if hook is not None:
             where = hook_table_path(hatch_toml=is_hatch_toml)
             tables.append(HookTable(where, _table(hook, where), None))
-        for target, target_cfg in sorted(build.get("targets", {}).items()):
-            hook = target_cfg.get("hooks", {}).get(PLUGIN_NAME) if isinstance(target_cfg, dict) else None
+        targets = _sub(build, "targets", f"{dot}build.targets")
+        for target, target_cfg in sorted(targets.items()):
+            target_table = _sub(targets, target, f"{dot}build.targets.{target}")
+            hook = _sub(target_table, "hooks", f"{dot}build.targets.{target}.hooks").get(PLUGIN_NAME) \
+                if target_cfg is not None else None
             if hook is not None:
                 where = hook_table_path(target, hatch_toml=is_hatch_toml)
                 tables.append(HookTable(where, _table(hook, where), target))
-    requires = data.get("build-system", {}).get("requires", [])
-    uses_hook = any(isinstance(r, str) and r.replace("_", "-").lower().startswith("hatch-meadow") for r in requires)
+    requires = _sub(data, "build-system", "build-system").get("requires", [])
+    uses_hook = isinstance(requires, list) and any(
+        isinstance(r, str) and r.replace("_", "-").lower().startswith("hatch-meadow") for r in requires)
     return ProjectSettings(root=root, name=name if isinstance(name, str) else None,
                            tables=tuple(tables), uses_hook=uses_hook)
+
+
+def _sub(table: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    """``table[key]`` when it is a table (or absent → empty); anything else is a configuration error."""
+    value = table.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigurationError([f"{where}: must be a table, not {type(value).__name__}"])
+    return value
 
 
 def _table(value: object, where: str) -> Mapping[str, Any]:
@@ -168,7 +182,7 @@ def _load_toml(path: Path, *, required: bool) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError([f"{path}: invalid TOML: {exc}"]) from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from exc

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Final, Protocol
 
-from hatch_meadow.errors import PortNotFoundError, TransportError
+from hatch_meadow.errors import InputError, PortNotFoundError, TransportError
 
 if TYPE_CHECKING:
     from serial import SerialBase
@@ -70,9 +70,9 @@ class SerialTransport:
             port.open()
         except serial.SerialException as exc:
             raise _translate(self.name, exc) from exc
-        except ValueError as exc:  # unknown URL scheme or bad URL parameters
-            raise PortNotFoundError(f"{self.name}: not a usable port or URL ({exc})",
-                                    hint="run `hatch-meadow devices`, or use sim:// for the simulated board") from exc
+        except (ValueError, KeyError) as exc:  # unknown URL scheme or bad URL parameters: a usage error
+            raise InputError(f"{self.name}: not a usable port name or pyserial URL ({exc})",
+                             hint="run `hatch-meadow devices`, or use sim:// for the simulated board") from exc
         port.reset_input_buffer()
         log.debug("opened %s", self.name)
         return port
@@ -82,8 +82,8 @@ class SerialTransport:
         import serial
 
         try:
+            # No flush(): it is tcdrain() without a timeout; write_timeout already bounds the write.
             written = self._serial.write(data)
-            self._serial.flush()
         except serial.SerialTimeoutException as exc:
             raise TransportError(f"{self.name}: the board stopped taking data (write timed out after "
                                  f"{WRITE_TIMEOUT_S:.0f} s)", hint="unplug and re-plug the board, then retry") from exc

@@ -29,6 +29,8 @@ COMMANDS: Final = {
     "devices": ("hatch_meadow.cli.deploy", "devices"),
     "clear": ("hatch_meadow.cli.clear", "clear"),
     "patch-csproj": ("hatch_meadow.cli.patch_csproj", "patch_csproj"),
+    "new": ("hatch_meadow.cli.new", "new"),
+    "update": ("hatch_meadow.cli.new", "update"),
 }
 
 

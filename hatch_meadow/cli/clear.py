@@ -34,8 +34,9 @@ def clear(directory: Path | None, project: Path, port: str | None, yes: bool, as
 
         if not yes and not sys.stdin.isatty():
             raise InputError("refusing to wipe the board's credentials without confirmation", hint="pass --yes")
-        if not yes:
-            click.confirm(f"Wipe the TLS client credentials stored on the board at {port}?", abort=True)
+        if not yes and not click.confirm(f"Wipe the TLS client credentials stored on the board at {port}?"):
+            click.echo("cancelled; nothing changed", err=True)
+            return 1
         return run_deploy(directory=directory, project=project, port=port, force=True, reboot=True, output_dir=None,
                           as_json=as_json, clear=True)
     if directory is None:
@@ -45,7 +46,9 @@ def clear(directory: Path | None, project: Path, port: str | None, yes: bool, as
         if not sys.stdin.isatty():
             raise InputError("refusing to clear credentials without confirmation",
                              hint="pass --yes (nothing was changed)")
-        click.confirm(f"Replace the credentials in {directory} with empty files? The key is lost", abort=True)
+        if not click.confirm(f"Replace the credentials in {directory} with empty files? The key is lost"):
+            click.echo("cancelled; nothing changed", err=True)
+            return 1
     written = write_credentials(directory, {name: b"" for name in CREDENTIAL_FILES}, force=True)
     if as_json:
         emit_json({"ok": True, "cleared": [str(p) for p in written]})

@@ -48,7 +48,7 @@ def fix(directory: Path | None, project: Path, profile: str | None, key_encrypti
     raw = os.environ.get(env_name, "")
     chosen = str(profile or getattr(config, "profile", "meadow-f7"))
     result = fix_credentials(target, profile=chosen,
-                             key_encryption=key_encryption, env_passphrase=raw.encode() if raw else None,
+                             key_encryption=key_encryption, env_passphrase=os.fsencode(raw) if raw else None,
                              device_id=getattr(config, "device_id", None))
     report = result.report
     ok = report is not None and report.ok
@@ -86,7 +86,7 @@ def import_pfx_command(pfx: Path, directory: Path | None, project: Path, key_enc
 
     target, config = _default_dir(directory, project)
     if PFX_PASSWORD_ENV in os.environ:
-        pfx_password: bytes | None = os.environ[PFX_PASSWORD_ENV].encode() or None
+        pfx_password: bytes | None = os.fsencode(os.environ[PFX_PASSWORD_ENV]) or None
     elif sys.stdin.isatty():
         pfx_password = getpass.getpass(f"Password for {pfx} (empty for none): ").encode() or None
     else:
@@ -94,7 +94,7 @@ def import_pfx_command(pfx: Path, directory: Path | None, project: Path, key_enc
     env_name = getattr(config, "passphrase_env", Env.DEFAULT_PASSPHRASE)
     raw = os.environ.get(env_name, "")
     notes, report = import_pfx(pfx, target, pfx_password=pfx_password, key_encryption=key_encryption,
-                               passphrase=raw.encode() if raw else None, force=force)
+                               passphrase=os.fsencode(raw) if raw else None, force=force)
     if as_json:
         emit_json({"ok": report.ok, "notes": notes, "check": report.to_json()})
         return 0 if report.ok else 1

@@ -52,7 +52,7 @@ def generate(project: Path, directory: Path | None, device_id: str | None, key_t
         key_type=key_type or (config.key_type if config else "rsa-2048"),
         key_encryption=key_encryption or (config.key_encryption if config else "aes-256"),
         days=days or (config.validity_days if config else 365),
-        passphrase=raw.encode() if raw else None, passphrase_source=f"env:{env_name}", force=force,
+        passphrase=os.fsencode(raw) if raw else None, passphrase_source=f"env:{env_name}", force=force,
     )
     az = (f"az iot hub device-identity create --hub-name <HUB> --device-id {made.device_id} "
           f"--am x509_thumbprint --ptp {made.sha256} --stp {made.sha256}")

@@ -94,7 +94,7 @@ def ensure_credentials(
         made = generate_credentials(
             directory, device_id=config.device_id or "meadow-device", key_type=config.key_type,
             key_encryption=config.key_encryption, days=config.validity_days,
-            passphrase=raw.encode() if raw else None, passphrase_source=f"env:{config.passphrase_env}",
+            passphrase=os.fsencode(raw) if raw else None, passphrase_source=f"env:{config.passphrase_env}",
         )
         generated = True
         source = {"generated": "a new random passphrase", "none": "no passphrase"}.get(

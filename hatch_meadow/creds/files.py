@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from hatch_meadow.atomicfile import save_atomic
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CREDENTIAL_FILES, SECRET_FILES
 
@@ -87,16 +87,57 @@ def write_credentials(directory: Path, files: dict[str, bytes], *, force: bool =
             raise CredentialError(f"{path}: already exists; refusing to overwrite credentials",
                                   hint="pass --force to replace them (the board keeps the old ones until you "
                                   "deploy the new set)")
-    written = []
-    for name, data in files.items():
-        path = directory / name
-        try:
-            save_atomic(path, data, mode=SECRET_MODE if name in SECRET_FILES else PUBLIC_MODE)
-        except OSError as exc:
-            raise CredentialError(f"{path}: cannot write it ({exc.strerror})",
-                                  hint="check the folder's permissions and free space") from exc
-        written.append(path)
-    return written
+    return _replace_all(directory, files)
+
+
+def _replace_all(directory: Path, files: dict[str, bytes]) -> list[Path]:
+    """Replace the files together: all new ones, or (on any failure, Ctrl-C included) all old ones.
+
+    New contents go to temporary files first; existing files get a hard-link backup; only then are
+    the temporaries renamed into place. A key is never left without its passphrase.
+    """
+    import tempfile
+
+    temps: dict[str, str] = {}
+    backups: dict[str, Path] = {}
+    done: list[str] = []
+    try:
+        for name, data in files.items():
+            fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".new")
+            temps[name] = temp
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), SECRET_MODE if name in SECRET_FILES else PUBLIC_MODE)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for name in files:
+            target = directory / name
+            if target.exists():
+                backup = directory / f".{name}.old"
+                backup.unlink(missing_ok=True)
+                os.link(target, backup)
+                backups[name] = backup
+        for name in files:
+            os.replace(temps.pop(name), directory / name)
+            done.append(name)
+    except BaseException as exc:
+        for name in done:  # put the old set back
+            if name in backups:
+                os.replace(backups.pop(name), directory / name)
+            else:
+                (directory / name).unlink(missing_ok=True)
+        for temp in temps.values():
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        for backup in backups.values():
+            backup.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CredentialError(f"{directory}: cannot write the credential files ({exc.strerror}); the previous "
+                                  "files are unchanged", hint="check the folder's permissions and free space") from exc
+        raise
+    for backup in backups.values():
+        backup.unlink(missing_ok=True)
+    return [directory / name for name in files]
 
 
 def is_private(path: Path) -> bool:

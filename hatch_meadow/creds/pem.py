@@ -82,9 +82,14 @@ def read_block(data: bytes, label: str, start: int = 0) -> PemRead:
                 dek_name = name
                 break
         else:
+            # Name only the cipher of a DEK-Info line: any other line here may be key material.
             line_end = data.find(b"\n", p)
-            shown = data[p:line_end if line_end != -1 else p + 60].decode("ascii", "replace").strip()
-            return PemRead("unknown-cipher", label, end, True, detail=shown or "missing DEK-Info line")
+            line = data[p:line_end if line_end != -1 else s2].decode("ascii", "replace").strip()
+            if line.startswith("DEK-Info:"):
+                cipher = line[len("DEK-Info:"):].split(",", 1)[0].strip()[:40]
+                return PemRead("unknown-cipher", label, end, True, detail=cipher or "an empty DEK-Info")
+            return PemRead("invalid", label, end, True, detail="Proc-Type: 4,ENCRYPTED is not followed by a "
+                           "DEK-Info line")
         p += data[p:p + 1] == b"\r"
         if data[p:p + 1] != b"\n":
             return PemRead("invalid", label, end, True, dek_name, iv, detail="no line break after DEK-Info")

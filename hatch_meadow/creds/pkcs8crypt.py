@@ -112,14 +112,14 @@ def decrypt_pkcs12(name: str, params: der.Tlv | None, data: bytes, password: byt
         iterations = int.from_bytes(der.expect(iter_tlv, der.INTEGER, "iterations").value, "big")
     except (der.DerError, ValueError) as exc:
         raise DecryptError(f"bad PBE parameters: {exc}") from exc
+    if not 1 <= iterations <= 10_000_000:
+        raise DecryptError(f"implausible iteration count {iterations}")
     if name == "pbeWithSHAAnd128BitRC4":
         from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
 
         key = _pkcs12_kdf(password, salt, iterations, 1, 16)
         decryptor = Cipher(ARC4(key), mode=None).decryptor()
         return decryptor.update(data) + decryptor.finalize()
-    if not 1 <= iterations <= 10_000_000:
-        raise DecryptError(f"implausible iteration count {iterations}")
     key_len = 24 if "3-Key" in name else 16
     key = _pkcs12_kdf(password, salt, iterations, 1, key_len)
     iv = _pkcs12_kdf(password, salt, iterations, 2, 8)

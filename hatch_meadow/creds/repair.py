@@ -99,8 +99,26 @@ def fix_credentials(
     """Repair what can be repaired without new key material; see the module docstring.
 
     Raises:
-        CredentialError: the key cannot be read (wrong passphrase, unsupported type) or written.
+        CredentialError: the key cannot be read (wrong passphrase, unsupported type), a file cannot be
+            read or written (nothing is lost: the original key is restored), or a backup is in the way.
     """
+    try:
+        return _fix_credentials(directory, profile=profile, key_encryption=key_encryption,
+                                env_passphrase=env_passphrase, device_id=device_id)
+    except OSError as exc:
+        where = getattr(exc, "filename", None) or directory
+        raise CredentialError(f"{where}: {exc.strerror or exc}; the credentials are as they were",
+                              hint="check the files' permissions and free space") from exc
+
+
+def _fix_credentials(
+    directory: Path,
+    *,
+    profile: str = "meadow-f7",
+    key_encryption: str | None = None,
+    env_passphrase: bytes | None = None,
+    device_id: str | None = None,
+) -> RepairResult:
     result = RepairResult()
     key_path, pass_path = directory / PRIVATE_KEY, directory / PASS_FILE
     before = check_credentials(directory, profile=profile, device_id=device_id)
@@ -152,6 +170,9 @@ def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes
     if wanted != "none":
         new_password = used or env_passphrase or new_passphrase()
     backup = directory / (PRIVATE_KEY + BACKUP_SUFFIX)
+    if backup.exists() or backup.is_symlink():
+        raise CredentialError(f"{backup}: already exists (a key saved by an earlier run?); refusing to overwrite it",
+                              hint="move it somewhere safe or delete it, then run fix again")
     save_atomic(backup, original, mode=SECRET_MODE)
     try:
         save_atomic(key_path, encode_key(key, wanted, new_password or None), mode=SECRET_MODE)
