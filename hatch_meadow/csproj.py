@@ -268,8 +268,9 @@ def _managed_groups(root: etree._Element) -> list[etree._Element]:
 class _ItemIndex:
     """Every static None/Content item outside our group, indexed by the files it names."""
 
-    by_spec: dict[str, list[etree._Element]] = field(default_factory=dict)
+    by_spec: dict[str, list[tuple[etree._Element, str]]] = field(default_factory=dict)  # spec → (item, attr)
     removes: list[tuple[etree._Element, str]] = field(default_factory=list)
+    order: dict[etree._Element, int] = field(default_factory=dict)  # document order, for Remove-then-Include
 
 
 def _index_items(root: etree._Element, managed: Sequence[etree._Element], files: Sequence[str]) -> _ItemIndex:
@@ -283,20 +284,21 @@ def _index_items(root: etree._Element, managed: Sequence[etree._Element], files:
     names = sorted({posixpath.basename(_normalise_path(f)) for f in files})
     interesting = re.compile("|".join([*(re.escape(n) for n in names if n), "%"]), re.IGNORECASE).search
     item_tags = [*ITEM_TYPES, *(f"{{{MSBUILD_NAMESPACE}}}{t}" for t in ITEM_TYPES)]
-    for item in root.iter(*item_tags):
+    for position, item in enumerate(root.iter(*item_tags)):
         get = item.get
         include, update, removal = get("Include"), get("Update"), get("Remove")
         if not removal and not (include and interesting(include)) and not (update and interesting(update)):
             continue
-        specs = ";".join(v for v in (include, update) if v)
         group = item.getparent()
         if group is None or group in owned or _localname(group) != "ItemGroup" or \
                 any(True for _ in item.iterancestors("{*}Target", "Target")):
             continue  # items inside a Target are computed at execution time, not evaluation time
-        for spec in _item_specs(specs):
-            bucket = index.by_spec.setdefault(_normalise_spec(spec), [])
-            if item not in bucket:
-                bucket.append(item)
+        index.order[item] = position
+        for attr, value in (("Include", include), ("Update", update)):
+            for spec in _item_specs(value):
+                bucket = index.by_spec.setdefault(_normalise_spec(spec), [])
+                if (item, attr) not in bucket:
+                    bucket.append((item, attr))
         index.removes.extend((item, _normalise_spec(spec)) for spec in _item_specs(removal))
     return index
 
@@ -341,14 +343,27 @@ def plan_patch(
     wanted_new: list[str] = []
     fixed: dict[etree._Element, ItemChange] = {}
 
+    sdk_style = _is_sdk_style(doc.root)
     for file in files:
         wanted = _normalise_path(file)
-        for item, pattern in index.removes:
-            if _matches(pattern, wanted):
+        removers = [item for item, pattern in index.removes if _matches(pattern, wanted)]
+        last_remove = max((index.order[item] for item in removers), default=-1)
+        candidates = [(item, attr) for item, attr in index.by_spec.get(wanted, [])
+                      if index.order[item] > last_remove]  # items before a Remove are void
+        # An Include always creates the item; an Update only changes an item that exists: in SDK projects
+        # the default globs create None items (not Content), old-style projects glob nothing.
+        exact = [item for item, attr in candidates
+                 if attr == "Include" or (sdk_style and _localname(item) == "None")]
+        for item, attr in candidates:
+            if item not in exact:
+                warnings.append(f"{name}:{_line(item)}: <{_localname(item)} {attr}=\"{item.get(attr)}\"> matches no "
+                                f"item (nothing includes {file} as {_localname(item)}), so hatch-meadow adds its own")
+        if removers and not any(attr == "Include" for item, attr in candidates):
+            for item in removers:
                 clause = f'<{_localname(item)} Remove="{item.get("Remove")}"> at line {_line(item)}'
                 if clause not in removed:
                     removed.append(clause)
-        exact = index.by_spec.get(wanted, [])
+            continue
         if not exact:
             wanted_new.append(file)
             continue
@@ -367,7 +382,6 @@ def plan_patch(
             "output, or set patch-csproj = false and manage the items yourself",
         )
 
-    sdk_style = _is_sdk_style(doc.root)
     changes.extend(
         _ensure_group(doc, managed, wanted_new, mode, condition, sdk_style=sdk_style, outside=outside_set)
     )
@@ -461,7 +475,10 @@ def _entries(files: Sequence[str], mode: str, *, sdk_style: bool, outside: set[s
         if _normalise_path(file) in outside:
             entries.append(_Entry("Include", spec, _msbuild_escape(PurePosixPath(file).name), mode))
         else:
-            entries.append(_Entry("Update" if sdk_style else "Include", spec, None, mode))
+            # A file in a sub-folder would land in the same sub-folder of the output, where the board
+            # never looks: Link puts it in the output root.
+            link = _msbuild_escape(PurePosixPath(file).name) if "/" in file else None
+            entries.append(_Entry("Update" if sdk_style else "Include", spec, link, mode))
     return entries
 
 

@@ -432,11 +432,13 @@ def render_project(dest: Path, answers: Mapping[str, object] | None = None, *, f
     with tempfile.TemporaryDirectory(prefix="hatch-meadow-new-") as scratch, \
             (contextlib.nullcontext(source) if template is not None else template_dir()) as src:
         out = _render(str(src), dest_name, Path(scratch), given, defaults=defaults, vcs_ref=None, notes=notes)
-        final = _question_answers(load_answers(out))
-        derived = set(QUESTION_TYPES) - set(given)
-        _raise_for(check_answers(final), derived=derived)
+        rendered = load_answers(out)
+        final = _question_answers(rendered)
+        _raise_for(check_answers(final), derived=set(QUESTION_TYPES) - set(given))
         files = _tree(out)
-        files[ANSWERS_FILE] = encode_answers(final, src=source, commit=f"v{__version__}", baseline=_baseline(files))
+        # A git template has its own release tag; the packaged one is the installed hatch-meadow's version.
+        commit = str(rendered.get("_commit") or f"v{__version__}")
+        files[ANSWERS_FILE] = encode_answers(final, src=source, commit=commit, baseline=_baseline(files))
         _check_overwrite(dest, list(files))
         for rel, data in files.items():
             _write_file(dest / rel, data)
@@ -455,12 +457,18 @@ class FileChange:
     detail: str
     before: bytes | None
     after: bytes | None
+    #: For a ``<file>.new`` conflict: your ``<file>``, which the diff compares the template's version with.
+    yours: bytes | None = None
 
     def diff(self) -> str:
-        """A unified diff of this change."""
-        old = (self.before or b"").decode("utf-8", "replace").splitlines(keepends=True)
+        """A unified diff of this change (for a conflict: your file against the template's version)."""
+        if self.yours is not None:
+            before, fromfile = self.yours, f"a/{self.path.removesuffix(CONFLICT_SUFFIX)}"
+        else:
+            before, fromfile = self.before, "/dev/null" if self.before is None else f"a/{self.path}"
+        old = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = (self.after or b"").decode("utf-8", "replace").splitlines(keepends=True)
-        lines = difflib.unified_diff(old, new, fromfile="/dev/null" if self.before is None else f"a/{self.path}",
+        lines = difflib.unified_diff(old, new, fromfile=fromfile,
                                      tofile="/dev/null" if self.after is None else f"b/{self.path}")
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
@@ -566,7 +574,7 @@ def _plan_rerender(dest: Path, fresh: Mapping[str, bytes], baseline: Mapping[str
         side = rel + CONFLICT_SUFFIX
         why = "you and the template both changed it" if base is not None else "it differs and has no baseline"
         changes.append(FileChange(side, "conflict", f"{rel}: {why}; the template's version, to merge by hand",
-                                  _read(dest / side), new))
+                                  _read(dest / side), new, yours=cur))
     return changes
 
 
