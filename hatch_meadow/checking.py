@@ -102,6 +102,7 @@ def real_mbedtls_verdict(directory: Path, profile: str, predicted: str) -> dict[
     Raises:
         InputError: the optional extra is not installed.
     """
+    from hatch_meadow.creds.files import read_file
     from hatch_meadow.mbedtls_oracle import MbedTLSUnavailable, load
     from hatch_meadow.names import CLIENT_CERT, PASS_FILE, PRIVATE_KEY
 
@@ -111,8 +112,7 @@ def real_mbedtls_verdict(directory: Path, profile: str, predicted: str) -> dict[
         raise InputError(str(exc), hint="pip install 'hatch-meadow[mbedtls]'") from exc
 
     def read(name: str) -> bytes | None:
-        path = directory / name
-        return path.read_bytes() if path.is_file() else None
+        return read_file(directory, name).data
 
     key, cert, password = read(PRIVATE_KEY), read(CLIENT_CERT), read(PASS_FILE)
     key_result = real.parse_key(key, password or None) if key is not None else None

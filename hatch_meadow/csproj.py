@@ -53,6 +53,8 @@ MSBUILD_NAMESPACE: Final = "http://schemas.microsoft.com/developer/msbuild/2003"
 COPY_METADATA: Final = "CopyToOutputDirectory"
 ITEM_TYPES: Final = frozenset({"None", "Content"})
 DEFAULT_INDENT: Final = "  "
+#: The largest .csproj we read (a generated 5,000-item project is ~0.3 MB).
+MAX_PROJECT_BYTES: Final = 32 << 20
 #: MSBuild treats these characters specially in item specs; they must be %XX-escaped in paths.
 _MSBUILD_ESCAPES: Final = {c: f"%{ord(c):02X}" for c in "%;*?@$'"}
 _PERCENT_ESCAPE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -602,6 +604,11 @@ def _read_project(path: Path) -> tuple[Path, bytes]:
             hint="point `csproj` at the project file inside it, e.g. MeadowApp/MeadowApp.csproj",
         )
     real = path.resolve()
+    if not real.is_file():
+        raise ProjectFileError(f"{shown}: is not a regular file", hint="point `csproj` at the project file")
+    if real.stat().st_size > MAX_PROJECT_BYTES:
+        raise ProjectFileError(f"{shown}: is {real.stat().st_size} bytes, too large for a project file",
+                               hint="point `csproj` at the app's .csproj")
     try:
         data = real.read_bytes()
     except OSError as exc:

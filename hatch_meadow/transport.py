@@ -120,7 +120,7 @@ class SerialTransport:
             try:
                 self._serial = self._open()
                 return
-            except PortNotFoundError:
+            except (PortNotFoundError, TransportError):  # not back yet, or udev still fixing permissions
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.25)

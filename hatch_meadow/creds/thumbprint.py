@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hatch_meadow.creds.certcheck import parse_certificate
+from hatch_meadow.creds.files import read_file
 from hatch_meadow.creds.pem import read_block
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CLIENT_CERT
@@ -31,12 +32,12 @@ def load_thumbprint(directory: Path) -> Thumbprint:
     Raises:
         CredentialError: missing, unreadable or unparsable certificate.
     """
-    path = directory / CLIENT_CERT
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CredentialError(f"{path}: cannot read it ({exc.strerror})",
-                              hint="run `hatch-meadow generate` or pass --dir") from exc
+    state = read_file(directory, CLIENT_CERT)
+    path = state.path
+    if state.data is None:
+        raise CredentialError(f"{path}: {state.problem or 'no such file'}",
+                              hint="run `hatch-meadow generate` or pass --dir")
+    data = state.data
     block = read_block(data, "CERTIFICATE")
     body = block.body if block.status == "ok" else data if data[:1] == b"\x30" else None
     if body is None:
