@@ -283,16 +283,23 @@ def load_answers(root: Path) -> dict[str, Any]:
 
 
 def _question_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers to this package's template's questions, in question order."""
     return {k: answers[k] for k in QUESTION_TYPES if k in answers}
+
+
+def _user_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Every answer that is not copier's or hatch-meadow's bookkeeping (a newer template may ask more)."""
+    return {k: v for k, v in answers.items() if not k.startswith("_")}
 
 
 def _yaml_scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
-    if _PLAIN_YAML.fullmatch(text) and text.lower() not in _YAML_WORDS:
-        return text
-    return json.dumps(text)  # a JSON string is a valid YAML double-quoted scalar
+    if not isinstance(value, str):
+        return json.dumps(value)  # JSON is YAML: numbers, lists and mappings stay what they are
+    if _PLAIN_YAML.fullmatch(value) and value.lower() not in _YAML_WORDS:
+        return value
+    return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
 
 
 def encode_answers(answers: Mapping[str, Any], *, src: str, commit: str | None,
@@ -303,7 +310,7 @@ def encode_answers(answers: Mapping[str, Any], *, src: str, commit: str | None,
     if commit:
         lines.append(f"_commit: {_yaml_scalar(commit)}")
     lines.append(f"_src_path: {_yaml_scalar(src)}")
-    lines += [f"{key}: {_yaml_scalar(value)}" for key, value in sorted(_question_answers(answers).items())]
+    lines += [f"{key}: {_yaml_scalar(value)}" for key, value in sorted(_user_answers(answers).items())]
     lines.append(f"{VERSION_KEY}: {_yaml_scalar(__version__)}")
     lines.append(f"{BASELINE_KEY}:")
     lines += [f"  {_yaml_scalar(path)}: {json.dumps(str(digest))}" for path, digest in sorted(baseline.items())]
@@ -438,7 +445,7 @@ def render_project(dest: Path, answers: Mapping[str, object] | None = None, *, f
         files = _tree(out)
         # A git template has its own release tag; the packaged one is the installed hatch-meadow's version.
         commit = str(rendered.get("_commit") or f"v{__version__}")
-        files[ANSWERS_FILE] = encode_answers(final, src=source, commit=commit, baseline=_baseline(files))
+        files[ANSWERS_FILE] = encode_answers(rendered, src=source, commit=commit, baseline=_baseline(files))
         _check_overwrite(dest, list(files))
         for rel, data in files.items():
             _write_file(dest / rel, data)
@@ -462,10 +469,10 @@ class FileChange:
 
     def diff(self) -> str:
         """A unified diff of this change (for a conflict: your file against the template's version)."""
+        before: bytes | None = self.before
+        fromfile = "/dev/null" if self.before is None else f"a/{self.path}"
         if self.yours is not None:
             before, fromfile = self.yours, f"a/{self.path.removesuffix(CONFLICT_SUFFIX)}"
-        else:
-            before, fromfile = self.before, "/dev/null" if self.before is None else f"a/{self.path}"
         old = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = (self.after or b"").decode("utf-8", "replace").splitlines(keepends=True)
         lines = difflib.unified_diff(old, new, fromfile=fromfile,
@@ -578,6 +585,24 @@ def _plan_rerender(dest: Path, fresh: Mapping[str, bytes], baseline: Mapping[str
     return changes
 
 
+def _rerender_update(dest: Path, src: str, stored: Mapping[str, Any], scratch: Path, notes: list[str], *,
+                     record_as: str) -> tuple[list[FileChange], bytes, str | None]:
+    """Render template ``src`` afresh with the stored answers; the per-file changes, not applied."""
+    fresh_dir = _render(src, dest.resolve().name, scratch, _user_answers(stored), defaults=True, vcs_ref=None,
+                        notes=notes)
+    fresh = _tree(fresh_dir)
+    baseline = stored.get(BASELINE_KEY)
+    if not isinstance(baseline, dict):
+        notes.append(f"{ANSWERS_FILE} has no file digests: every file that differs is treated as a conflict "
+                     f"(the template's version goes to <file>{CONFLICT_SUFFIX})")
+        baseline = {}
+    changes = _plan_rerender(dest, fresh, baseline, notes)
+    fresh_answers = load_answers(fresh_dir)
+    to_commit = str(fresh_answers.get("_commit") or f"v{__version__}")
+    answers_file = encode_answers(fresh_answers, src=record_as, commit=to_commit, baseline=_baseline(fresh))
+    return changes, answers_file, _version_of(to_commit)
+
+
 def _version_of(commit: str | None) -> str | None:
     return commit[1:] if commit and commit.startswith("v") else commit
 
@@ -617,7 +642,7 @@ def _git_update(dest: Path, url: str, old_ref: str, stored: Mapping[str, Any], s
                    skip_answered=True, settings=Settings())
     updated = load_answers(work)
     new_ref = updated.get("_commit")
-    fresh_dir = _render(url, dest.resolve().name, scratch / "fresh", _question_answers(updated), defaults=True,
+    fresh_dir = _render(url, dest.resolve().name, scratch / "fresh", _user_answers(updated), defaults=True,
                         vcs_ref=str(new_ref) if new_ref else None, notes=notes)
     answers_file = encode_answers(updated, src=url, commit=str(new_ref) if new_ref else None,
                                   baseline=_baseline(_tree(fresh_dir)))
@@ -664,15 +689,19 @@ def update_project(dest: Path, *, show_diff: bool = True, yes: bool = False,
     recorded = str(stored.get("_src_path") or PACKAGED_SOURCE)
     source = str(template) if template is not None else recorded
     url = _git_url(source) if source != PACKAGED_SOURCE else None
+    if template is not None and url is None and not (Path(source) / "copier.yml").is_file():
+        raise TemplateError(f"{source}: is neither a git repository nor a folder with a copier.yml; nothing was "
+                            "written", hint="give the newer template's git URL or folder")
     old_ref = stored.get("_commit")
     tags = _remote_tags(url) if url else None
+    answers_src: str | None = None  # what the answers file records; None: the template actually used
     if url and tags is None:
         if template is not None:
             raise TemplateError(f"the template repository {source} cannot be reached; nothing was written",
                                 hint="check the URL and your network, or leave out --template")
         notes.append(f"the template repository {source} cannot be reached; re-rendering from the installed "
                      f"hatch-meadow {__version__} instead")
-        url = None
+        url, answers_src = None, recorded
     if url is None and template is None:
         _check_not_downgrade(stored)
     in_git = _git("rev-parse", "--show-toplevel", cwd=dest, check=False) is not None
@@ -688,27 +717,14 @@ def update_project(dest: Path, *, show_diff: bool = True, yes: bool = False,
             if url:
                 why = "not a git work tree" if not in_git else f"the repository has no tag {old_ref!r}"
                 notes.append(f"copier's 3-way merge is not possible ({why}); comparing file by file instead")
-            src = url or str(tdir)
-            fresh_dir = _render(src, dest.resolve().name, scratch, _question_answers(stored), defaults=True,
-                                vcs_ref=None, notes=notes)
-            fresh = _tree(fresh_dir)
-            baseline = stored.get(BASELINE_KEY)
-            if not isinstance(baseline, dict):
-                notes.append(f"{ANSWERS_FILE} has no file digests: every file that differs is treated as a "
-                             f"conflict (the template's version goes to <file>{CONFLICT_SUFFIX})")
-                baseline = {}
-            changes = _plan_rerender(dest, fresh, baseline, notes)
-            fresh_answers = load_answers(fresh_dir)
-            to_commit = str(fresh_answers.get("_commit") or f"v{__version__}")
             shown = url or (PACKAGED_SOURCE if template is None else str(template))
-            answers_file = encode_answers({**stored, **_question_answers(fresh_answers)}, src=shown,
-                                          commit=to_commit, baseline=_baseline(fresh))
-            to_version = _version_of(to_commit)
+            changes, answers_file, to_version = _rerender_update(
+                dest, url or str(tdir), stored, scratch, notes, record_as=answers_src or shown)
     current_answers = (dest / ANSWERS_FILE).read_bytes()
     if answers_file != current_answers:
         changes.append(FileChange(ANSWERS_FILE, "update", "answers, template version and file digests",
                                   current_answers, answers_file))
-    made_by = stored.get(VERSION_KEY) or _version_of(str(old_ref) if old_ref else None)
+    made_by = _version_of(str(old_ref) if old_ref else None) or stored.get(VERSION_KEY)
     result = UpdateResult(
         dest=dest, mode=mode, template=shown, from_version=str(made_by) if made_by else None,
         to_version=to_version or __version__, changes=tuple(changes), notes=tuple(notes),

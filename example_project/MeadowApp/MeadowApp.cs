@@ -17,7 +17,8 @@ using System.Threading.Tasks;
 namespace MeadowApp;
 
 // Sends telemetry to Azure IoT Hub over MQTT 3.1.1 / TLS 1.2, authenticated by the
-// X.509 client certificate that hatch-meadow provisions onto the board.
+// X.509 client certificate that hatch-meadow provisions onto the board. app.config.yaml
+// names the hub (my-meadow-hub.azure-devices.net) and the device (meadow-example-001).
 public class MeadowApp : App<F7FeatherV2>
 {
     private const int MqttsPort = 8883;
@@ -45,6 +46,11 @@ public class MeadowApp : App<F7FeatherV2>
 
         // WiFi is brought up by the OS (meadow.config.yaml: Coprocessor.AutomaticallyStartNetwork).
         var wifi = Device.NetworkAdapters.Primary<IWiFiNetworkAdapter>();
+        if (wifi == null)
+        {
+            Resolver.Log.Error("No WiFi adapter found; telemetry disabled.");
+            return Task.CompletedTask;
+        }
         wifi.NetworkConnected += OnNetworkConnected;
         if (wifi.IsConnected) { OnNetworkConnected(wifi, null!); } // already up before we subscribed
 
@@ -105,7 +111,7 @@ public class MeadowApp : App<F7FeatherV2>
         {
             if (!mqttClient.IsConnected && !await ConnectWithRetry(mqttClient, options)) { return; }
 
-            string payload = $"{{\"uptimeSeconds\":{(long)uptime.Elapsed.TotalSeconds},\"messageId\":{messageId}}}";
+            string payload = "{\"uptimeSeconds\":" + (long)uptime.Elapsed.TotalSeconds + ",\"messageId\":" + messageId + "}";
             var message = new MqttApplicationMessageBuilder()
                 .WithTopic(topic)
                 .WithPayload(payload)

@@ -79,9 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "--json" in args:
             emit_json({"ok": False, "error": {"message": exc.message, "hint": exc.hint,
                                               "exit_code": exc.exit_code}})
-        err_console().print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+        from rich.markup import escape  # messages carry [brackets] (extras, findings): never markup
+
+        err_console().print(f"[bold red]error:[/] {escape(exc.message)}", markup=True, highlight=False)
         if exc.hint:
-            err_console().print(f"[bold]hint:[/] {exc.hint}", markup=True, highlight=False)
+            err_console().print(f"[bold]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
         return exc.exit_code
     except Exception:  # noqa: BLE001 - the top-level bug handler is the one place for this
         import traceback

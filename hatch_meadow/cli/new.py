@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,13 +51,17 @@ def new(dest: Path, board: str | None, app_name: str | None, device_id: str | No
     (pip install 'hatch-meadow[new]'). Exit 2 with nothing written for a bad answer, a DEST that is a
     file or not empty (without --force), or copier missing.
     """
-    from hatch_meadow.cli.console import emit_json
-    from hatch_meadow.scaffold import render_project
-
     given = {"project_name": project_name, "app_name": app_name, "board": board, "device_id": device_id,
              "iot_hub": hub, "key_type": key_type, "key_encryption": key_encryption,
              "telemetry_sample": telemetry, "commit_certificate": commit_certificate}
     answers = {key: value for key, value in given.items() if value is not None}
+    return _new(dest, answers, force=force, defaults=defaults, as_json=as_json)
+
+
+def _new(dest: Path, answers: Mapping[str, object], *, force: bool, defaults: bool, as_json: bool) -> int:
+    from hatch_meadow.cli.console import emit_json
+    from hatch_meadow.scaffold import render_project
+
     result = render_project(dest, answers, force=force, defaults=defaults or not _interactive(as_json))
     if as_json:
         emit_json(result.to_json())
@@ -104,27 +109,34 @@ def update(dest: Path, template: str | None, yes: bool, dry_run: bool, no_diff: 
     3-way merge runs (conflicts get inline markers). Otherwise the newest template is rendered with the
     stored answers and compared file by file: files only the template changed are replaced, files only
     you changed are kept, and where both changed yours is kept and the template's version is written
-    as FILE.new. The diff is always shown before anything is written; in a terminal you are asked,
-    elsewhere pass --yes. Exit 0 when applied or up to date, 1 when changes are pending (dry run or not
+    as FILE.new. The changes and their diff are shown before anything is written; in a terminal you are
+    asked, elsewhere pass --yes. Exit 0 when applied or up to date, 1 when changes are pending (dry run or not
     confirmed), 2 for unusable input.
     """
+    return _update(dest, template, yes=yes, dry_run=dry_run, show_diff=not no_diff, as_json=as_json)
+
+
+def _update(dest: Path, template: str | None, *, yes: bool, dry_run: bool, show_diff: bool, as_json: bool) -> int:
     from hatch_meadow.cli.console import emit_json
     from hatch_meadow.errors import EXIT_FINDINGS
     from hatch_meadow.scaffold import update_project
 
-    show_diff = not no_diff
+    interactive = _interactive(as_json) and not dry_run and not yes
 
-    def ask(plan: UpdateResult) -> bool:
-        _print_plan(plan, show_diff=show_diff)
+    def decide(plan: UpdateResult) -> bool:
+        """Called with the planned changes, before anything is written."""
+        if not as_json:
+            _print_plan(plan, show_diff=show_diff)
+        if dry_run:
+            return False
+        if yes or not interactive:
+            return yes
         return click.confirm(f"write these {len(plan.changes)} change(s)?", default=False, err=True)
 
-    interactive = _interactive(as_json) and not dry_run and not yes
-    result = update_project(dest, show_diff=show_diff or as_json, yes=yes and not dry_run,
-                            confirm=ask if interactive else None,
-                            template=template)
+    result = update_project(dest, show_diff=show_diff or as_json, confirm=decide, template=template)
     if as_json:
         emit_json(result.to_json())
-    elif not interactive or not result.changes:
+    elif not result.changes:
         _print_plan(result, show_diff=show_diff)
     if result.applied:
         if not as_json:
