@@ -65,30 +65,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hatch_meadow.cli.console import emit_json, err_console
 
     args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args
+
+    def error_json(message: str, hint: str | None, code: int) -> None:
+        # --json promises one object on stdout, failures included.
+        if as_json:
+            emit_json({"ok": False, "error": {"message": message, "hint": hint, "exit_code": code}})
+
     try:
         result = cli.main(args=args, prog_name="hatch-meadow", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
+        code = exc.exit_code if exc.exit_code else EXIT_USAGE
+        error_json(exc.format_message(), "see --help", code)
         exc.show()
-        return exc.exit_code if exc.exit_code else EXIT_USAGE
+        return code
     except (click.Abort, KeyboardInterrupt):
         err_console().print("interrupted")
         return EXIT_INTERRUPTED
     except MeadowError as exc:
-        if "--json" in args:
-            emit_json({"ok": False, "error": {"message": exc.message, "hint": exc.hint,
-                                              "exit_code": exc.exit_code}})
+        error_json(exc.message, exc.hint, exc.exit_code)
         from rich.markup import escape  # messages carry [brackets] (extras, findings): never markup
 
         err_console().print(f"[bold red]error:[/] {escape(exc.message)}", markup=True, highlight=False)
         if exc.hint:
             err_console().print(f"[bold]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
         return exc.exit_code
-    except Exception:  # noqa: BLE001 - the top-level bug handler is the one place for this
+    except Exception as exc:  # noqa: BLE001 - the top-level bug handler is the one place for this
         import traceback
 
         traceback.print_exc()
+        error_json(f"internal error: {type(exc).__name__}", "please report it with the command you ran", EXIT_BUG)
         err_console().print(
             "hatch-meadow hit a bug (the traceback above); please report it with the command you ran."
         )
