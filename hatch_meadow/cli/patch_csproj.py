@@ -40,6 +40,12 @@ def patch_csproj(
         result = clean_csproj(csproj, dry_run=dry_run)
     else:
         relative = [_relative_to(csproj.parent, f) for f in files] or None
+        for name in relative or []:
+            if name in ("", ".", "..") or name.endswith("/"):
+                from hatch_meadow.errors import InputError
+
+                raise InputError(f"--files {name!r}: not a file name", hint="pass a file path relative to the "
+                                 "csproj's folder, e.g. -f client_cert.pem")
         result = ensure_csproj(csproj, relative, mode=mode, condition=condition, dry_run=dry_run)
     if as_json:
         payload = result.to_json()
