@@ -62,8 +62,10 @@ def run_check(
             project nor a ``credentials_dir`` to check.
     """
     project = None
-    if (project_dir / "pyproject.toml").is_file() or credentials_dir is None:
+    if (project_dir / "pyproject.toml").is_file():
         project = check_project(project_dir)
+    elif credentials_dir is None:
+        credentials_dir = project_dir  # no project here: check the credentials in this folder
     config = project.config if project else None
     chosen_profile = profile or (config.profile if config else DEFAULT_PROFILE)
     strict = strict or bool(config and config.strict)

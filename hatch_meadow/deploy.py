@@ -255,7 +255,10 @@ def deploy(
                                         or not record.has(result.serial, creds.digest))
     if creds is not None and not send_creds:
         result.credentials = "skipped"
-        say("credentials unchanged since the last deploy to this board: skipped (--force sends them again)")
+        result.skipped.extend(CREDENTIAL_FILES)
+        result.thumbprint = creds.thumbprint
+        say("credentials unchanged since the last deploy to this board: skipped (`hatch-meadow deploy --force` "
+            "sends them again)")
     if not send_creds and not uploads and local is None:
         result.seconds = time.monotonic() - started
         return result
@@ -288,7 +291,8 @@ def deploy(
                                       "(they are still in /meadow0/)", hint="Meadow OS 1.10 or later is needed for "
                                       "TLS client certificates; update the OS and deploy again")
         result.imported = True
-        say("the board imported the credentials into its secrets store")
+        say("the board wiped its stored credentials" if creds is not None and creds.clear
+            else "the board imported the credentials into its secrets store")
     if send_creds and creds is not None and record is not None:
         try:
             record.remember(result.serial, creds)

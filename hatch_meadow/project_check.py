@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,12 +100,21 @@ def check_project(root: Path, environ: dict[str, str] | None = None) -> ProjectC
         return ProjectCheck(root, None, None, None, None, tuple(findings))
     config = configs[chosen.where]
     if config.device_id is None and settings.name:
-        config = replace(config, device_id=settings.name)
+        config = replace(config, device_id=re.sub(r"[-_.]+", "-", settings.name).lower())  # as hatchling does
     layout = resolve_layout(root, config, chosen.where)
     from hatch_meadow.csproj import ensure_csproj
 
     patch = ensure_csproj(layout.csproj, mode=config.copy_mode, condition=config.csproj_condition,
                           credentials_dir=layout.credentials_dir, dry_run=True)
+    for name in config.deploy_files:
+        if not (root / name).is_file():
+            findings.append(Finding("deploy-file-missing", "error", "pyproject.toml",
+                                    f"{chosen.where}.deploy-files: {name} is not a file, so a deploy would stop",
+                                    "fix the path (relative to pyproject.toml)"))
+    if config.output_dir and not (root / config.output_dir / "App.dll").is_file():
+        findings.append(Finding("output-dir-not-built", "warning", "pyproject.toml",
+                                f"{chosen.where}.output-dir: {config.output_dir} holds no App.dll (not built yet?); "
+                                "a deploy would refuse to sync it", "build the app before deploying"))
     csproj_name = _rel(layout.csproj, root)
     for warning in patch.warnings:
         findings.append(Finding("csproj-item-condition", "warning", csproj_name, warning, None))

@@ -104,11 +104,12 @@ def test_check_patch_csproj_false_warns_about_missing_items(project: Project,
     assert report["findings"][0]["severity"] == "warning"
 
 
-def test_check_missing_pyproject_exits_2(tmp_path: Path) -> None:
-    """No pyproject.toml is an input error naming the file."""
+def test_check_empty_folder_reports_missing_credentials(tmp_path: Path) -> None:
+    """No project and no credentials: a finding (exit 1) that says how to make them."""
     proc = run_cli("check", "--project", str(tmp_path))
-    assert proc.returncode == 2
-    assert f"{tmp_path}/pyproject.toml: no such file" in proc.stderr
+    assert proc.returncode == 1
+    assert "[credentials-missing]" in proc.stdout
+    assert "hatch-meadow generate" in proc.stdout
 
 
 def test_patch_csproj_writes_then_reports_unchanged(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,11 +125,11 @@ def test_patch_csproj_writes_then_reports_unchanged(project: Project, capsys: py
 
 
 def test_patch_csproj_dry_run_prints_diff_and_writes_nothing(project: Project) -> None:
-    """--dry-run shows a unified diff and leaves the file untouched."""
+    """--dry-run shows a unified diff, exits 1 (a change is pending) and leaves the file untouched."""
     root = project()
     proc = run_cli("patch-csproj", str(csproj_of(root)), "--dry-run", "--mode", "PreserveNewest",
                    "-f", "client_cert.pem")
-    assert proc.returncode == 0
+    assert proc.returncode == 1
     assert '+  <ItemGroup Label="hatch-meadow">' in proc.stdout
     assert "+      <CopyToOutputDirectory>PreserveNewest</CopyToOutputDirectory>" in proc.stdout
     assert "private_key" not in proc.stdout
@@ -190,3 +191,22 @@ def test_plugin_module_is_import_light() -> None:
             "print(sorted(m for m in ('lxml', 'click', 'rich', 'cryptography', 'serial') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_check_without_project_checks_this_folders_credentials(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Outside a project, `check` looks at the credentials in the current folder."""
+    from hatch_meadow.creds.generate import generate_credentials
+
+    generate_credentials(tmp_path, device_id="dev-9")
+    assert main(["check", "--project", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["parse"], report["pair"], report["project"]) == ("accept", "match", None)
+
+
+def test_check_reports_missing_deploy_files(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    """A deploy-files entry that does not exist is an error before any deploy is tried."""
+    root = project('deploy-files = ["nope.txt"]\n')
+    assert main(["check", "--project", str(root), "--json"]) == 1
+    codes = [f["code"] for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert "deploy-file-missing" in codes

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 
-@click.command("clear", short_help="Write the three credential files empty (wipes the board's on next deploy).")
+@click.command("clear", short_help="Empty the credential files, or wipe the board's stored ones (--port).")
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder of the files (default: the project's credentials-dir, else the current folder).")
 @click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
@@ -53,6 +53,7 @@ def clear(directory: Path | None, project: Path, port: str | None, yes: bool, as
     if as_json:
         emit_json({"ok": True, "cleared": [str(p) for p in written]})
     else:
-        out_console().print(f"cleared {', '.join(p.name for p in written)} in {directory}; deploy them to wipe the "
-                            "board's stored credentials", markup=False)
+        out_console().print(f"cleared {', '.join(p.name for p in written)} in {directory}; the app's next deploy "
+                            "(the csproj copies them) wipes the board's stored credentials; `hatch-meadow clear "
+                            "--port PORT --yes` wipes them now", markup=False)
     return 0

@@ -57,6 +57,14 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
     chosen_port = port or os.environ.get(Env.PORT) or (config.port if config else "auto")
     creds = load_credential_set(target, profile=config.profile if config else "meadow-f7",
                                 device_id=config.device_id if config else None, clear=clear)
+    extra: dict[str, bytes] = {}
+    if config is not None and layout is not None and not clear:  # the project's deploy options, as in the hook
+        from hatch_meadow.prepare import read_deploy_files
+
+        extra = read_deploy_files(layout.root, config.deploy_files)
+        reboot = reboot and config.reboot
+        if output_dir is None and config.output_dir:
+            output_dir = layout.root / config.output_dir
     record_root = layout.root if layout else target
     record = DeployRecord.load(state_dir(record_root))
     device = open_device(chosen_port)
@@ -72,7 +80,7 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
                 bars.update(tasks[dest], completed=done)  # type: ignore[arg-type]
 
             result = deploy(device, creds, record=record, force=force or clear, reboot=reboot,
-                            output_dir=output_dir, progress=progress,
+                            output_dir=output_dir, extra_files=extra, progress=progress,
                             info=None if as_json else (lambda m: err_console().print(m, markup=False)))
     finally:
         device.close()

@@ -16,11 +16,13 @@ from hatch_meadow.names import Env
               help="Project whose options give the defaults (if it has a pyproject.toml).")
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
               help="Where to write the files (default: the project's credentials-dir, else the current folder).")
-@click.option("--device-id", default=None, help="Certificate CN = Azure IoT Hub device id.")
+@click.option("--device-id", default=None,
+              help="Certificate CN = Azure IoT Hub device id (default: the project's device-id).")
 @click.option("--key-type", type=click.Choice(KEY_TYPES), default=None, help="Default: the project's, else rsa-2048.")
 @click.option("--key-encryption", type=click.Choice(KEY_ENCRYPTIONS), default=None,
               help="Legacy PEM encryption; default: the project's, else aes-256.")
-@click.option("--days", type=click.IntRange(1, 36500), default=None, help="Validity (default 365).")
+@click.option("--days", type=click.IntRange(1, 36500), default=None,
+              help="Validity in days (default: the project's validity-days, else 365).")
 @click.option("--passphrase-env", default=None,
               help=f"Take the passphrase from this variable if set (default {Env.DEFAULT_PASSPHRASE}); "
                    "otherwise a random one is made.")

@@ -31,7 +31,8 @@ def patch_csproj(
     Items go into one <ItemGroup Label="hatch-meadow">; an item the project already has for a file is
     fixed in place instead. Everything else in the file stays byte for byte the same, and nothing is
     written when nothing changes. Exit 2 (file untouched) for a missing, unreadable, read-only or
-    malformed csproj, or a Remove item for a credential file.
+    malformed csproj, or a Remove item for a credential file. With --dry-run: exit 1 when a change is
+    pending (like `update --dry-run`), 0 when the file is already right.
     """
     from hatch_meadow.cli.console import emit_json, out_console
     from hatch_meadow.csproj import clean_csproj, ensure_csproj
@@ -53,12 +54,12 @@ def patch_csproj(
         if dry_run:
             payload["diff"] = result.diff()
         emit_json(payload)
-        return 0
+        return 1 if dry_run and result.changed else 0
     console = out_console()
     if dry_run:
         diff = result.diff()
         click.echo(diff if diff else f"{csproj}: no change needed", nl=not diff)
-        return 0
+        return 1 if diff else 0
     for change in result.changes:
         where = f" (line {change.line})" if change.line else ""
         console.print(f"{change.file}: {change.action}{where}: {change.detail}", markup=False)

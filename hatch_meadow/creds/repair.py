@@ -198,7 +198,8 @@ def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes
         raise
     backup.unlink()
     label = {"aes-256": "legacy PEM AES-256-CBC", "des3": "legacy PEM DES-EDE3-CBC", "none": "unencrypted PEM"}
-    result.changes.append(f"{PRIVATE_KEY}: re-encoded as {label[wanted]} (same key; passphrase kept)")
+    kept = "no passphrase now" if wanted == "none" else "passphrase kept"
+    result.changes.append(f"{PRIVATE_KEY}: re-encoded as {label[wanted]} (same key; {kept})")
 
 
 def import_pfx(

@@ -77,14 +77,15 @@ def parse_sim_url(url: str) -> tuple[str, SimulatedMeadow]:
     """The board name of a ``sim://`` URL (or a bare name) and a fresh board built from its options.
 
     Raises:
-        SerialException: not a sim:// URL, or an unknown or bad option.
+        ValueError: not a sim:// URL, or an unknown or bad option (a usage error, not a device one).
     """
     if "://" not in url:
         return url or DEFAULT_BOARD_NAME, SimulatedMeadow()
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != SCHEME:
-        raise SerialException(f"expected a sim://[name][?serial=…&runtime=enabled|disabled&reboot=S] URL, not {url!r}")
-    board = SimulatedMeadow()
+        raise ValueError(f"expected a sim://[name][?serial=…&runtime=enabled|disabled&reboot=S] URL, not {url!r}")
+    name = parts.netloc or DEFAULT_BOARD_NAME
+    board = SimulatedMeadow(serial_number=_serial_for(name))
     for option, values in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items():
         value = values[-1]
         if option == "serial":
@@ -95,14 +96,23 @@ def parse_sim_url(url: str) -> tuple[str, SimulatedMeadow]:
             try:
                 board.reboot_s = float(value)
             except ValueError:
-                raise SerialException(f"{url}: reboot must be a number of seconds, not {value!r}") from None
+                raise ValueError(f"{url}: reboot must be a number of seconds, not {value!r}") from None
             if board.reboot_s < 0:
-                raise SerialException(f"{url}: reboot must not be negative")
+                raise ValueError(f"{url}: reboot must not be negative")
         elif option == "runtime":
-            raise SerialException(f"{url}: runtime must be 'enabled' or 'disabled', not {value!r}")
+            raise ValueError(f"{url}: runtime must be 'enabled' or 'disabled', not {value!r}")
         else:
-            raise SerialException(f"{url}: unknown option {option!r} (known: {', '.join(_OPTIONS)})")
-    return parts.netloc or DEFAULT_BOARD_NAME, board
+            raise ValueError(f"{url}: unknown option {option!r} (known: {', '.join(_OPTIONS)})")
+    return name, board
+
+
+def _serial_for(name: str) -> str:
+    """Each named board gets its own 12-hex-digit serial number (the default board keeps the default one)."""
+    if name == DEFAULT_BOARD_NAME:
+        return SimulatedMeadow().serial_number
+    import hashlib
+
+    return hashlib.sha256(name.encode()).hexdigest()[:12].upper()
 
 
 def _slot_for(url_or_name: str) -> _Slot:
