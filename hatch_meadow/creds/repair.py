@@ -10,6 +10,8 @@ until the new set validates; if it does not, the original is put back.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -102,23 +104,23 @@ def fix_credentials(
         CredentialError: the key cannot be read (wrong passphrase, unsupported type), a file cannot be
             read or written (nothing is lost: the original key is restored), or a backup is in the way.
     """
+    with _os_errors_reported(directory):
+        return _repair(directory, profile, key_encryption, env_passphrase, device_id)
+
+
+@contextmanager
+def _os_errors_reported(directory: Path) -> Iterator[None]:
+    """Turn file-system errors into a CredentialError (nothing is lost: the original key is restored)."""
     try:
-        return _fix_credentials(directory, profile=profile, key_encryption=key_encryption,
-                                env_passphrase=env_passphrase, device_id=device_id)
+        yield
     except OSError as exc:
         where = getattr(exc, "filename", None) or directory
         raise CredentialError(f"{where}: {exc.strerror or exc}; the credentials are as they were",
                               hint="check the files' permissions and free space") from exc
 
 
-def _fix_credentials(
-    directory: Path,
-    *,
-    profile: str = "meadow-f7",
-    key_encryption: str | None = None,
-    env_passphrase: bytes | None = None,
-    device_id: str | None = None,
-) -> RepairResult:
+def _repair(directory: Path, profile: str, key_encryption: str | None, env_passphrase: bytes | None,
+            device_id: str | None) -> RepairResult:
     result = RepairResult()
     key_path, pass_path = directory / PRIVATE_KEY, directory / PASS_FILE
     before = check_credentials(directory, profile=profile, device_id=device_id)
