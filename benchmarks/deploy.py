@@ -36,7 +36,7 @@ def main() -> None:
     big = os.urandom(1 << 20)
     small = [os.urandom(2048) for _ in range(args.files)]
     with PtyBoard(SimulatedMeadow(reboot_s=0.05), bytes_per_second=rate) as board:
-        device = MeadowDevice(SerialTransport(board.port, reopen_delay_s=0.05))
+        device = MeadowDevice(SerialTransport(board.port))
         try:
             device.info()
             wire0, payload0 = device.bytes_sent, device.payload_sent

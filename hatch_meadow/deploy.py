@@ -165,6 +165,8 @@ class DeployResult:
     file_bytes: int = 0
     wire_bytes: int = 0
     retries: int = 0
+    attempts: dict[str, int] = field(default_factory=dict)  # file → times it was sent until the board confirmed it
+    syncs: int = 0  # resynchronisations after a failed or stale reply
     reboots: int = 0
     imported: bool | None = None  # None: not rebooted, the board imports them at its next boot
     seconds: float = 0.0
@@ -174,7 +176,8 @@ class DeployResult:
         """JSON-ready summary (no secrets)."""
         return {"ok": True, "port": self.port, "serial": self.serial, "credentials": self.credentials,
                 "sent": self.sent, "skipped": self.skipped, "deleted": self.deleted, "file_bytes": self.file_bytes,
-                "wire_bytes": self.wire_bytes, "retries": self.retries, "reboots": self.reboots,
+                "wire_bytes": self.wire_bytes, "retries": self.retries, "attempts": self.attempts,
+                "syncs": self.syncs, "reboots": self.reboots,
                 "imported": self.imported, "seconds": round(self.seconds, 3), "thumbprint": self.thumbprint}
 
 
@@ -248,7 +251,7 @@ def deploy(
     uploads: dict[str, bytes] = dict(extra_files or {})
     for path in uploads:
         check_upload_path(path)
-    board = device.info()
+    board = device.attach()
     result.serial = board.serial_number
     say(f"{result.port}: Meadow {board.serial_number} (OS {board.os_version})")
     send_creds = creds is not None and (force or record is None or creds.clear
@@ -300,6 +303,7 @@ def deploy(
             (warn or say)(f"could not save the deploy record {record.path} ({exc.strerror}); the next deploy "
                           "will send the credentials again")
     result.wire_bytes = device.bytes_sent
+    result.syncs = device.syncs
     result.seconds = time.monotonic() - started
     return result
 
@@ -321,6 +325,7 @@ def _send(device: MeadowDevice, result: DeployResult, creds: CredentialSet | Non
         dest = MEADOW_ROOT + path
         attempts = device.write_file(data, dest, _bind(progress, dest))
         result.retries += attempts - 1
+        result.attempts[path] = attempts
         result.sent.append(path)
         result.file_bytes += len(data)
         if path not in CREDENTIAL_FILES:

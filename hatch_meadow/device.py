@@ -1,9 +1,14 @@
 """The Meadow device API over any Transport: one request at a time, bounded waits, explicit retries.
 
-``request()`` is the only loop that waits: it writes one framed request, feeds what arrives to the
-frame decoder and the exchange rules, and stops on the reply that ends the request or at the
-deadline. RECONNECT (the board reboots) is handled by reopening the port and pinging until the board
-answers. Timeouts and retry counts are named constants below, each with its reason.
+``request()`` is the only loop that waits for a request: it writes one framed request, feeds what
+arrives to the frame decoder and the exchange grammar (which sets stale replies aside), and stops on
+the reply that ends the request or at the deadline. After a failed, refused or timed-out request the
+device is *out of step*: before anything else is sent, :meth:`MeadowDevice.sync` sends END +
+GET_DEVICE_INFORMATION and discards everything up to that pair's replies (the board answers in
+order, so all that came before is stale; the END closes any download left open). RECONNECT (the
+board reboots) is followed by events, not sleeps: reopen as soon as the port is back, then wait for
+the board's post-boot CONCLUDED, pinging only if it does not come. Timeouts and retry counts are
+named constants below, each with its reason.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from hatch_meadow.errors import DeviceRejectedError, DeviceTimeoutError, Transpo
 from hatch_meadow.protocol import packets
 from hatch_meadow.protocol.codes import MAX_DATA_BYTES, RequestType, ResponseType
 from hatch_meadow.protocol.crc import nuttx_crc32
-from hatch_meadow.protocol.exchange import Exchange, Status
+from hatch_meadow.protocol.exchange import Exchange, Status, SyncBarrier, transfer_failure
 from hatch_meadow.protocol.framing import FrameDecoder, encode_frame
 from hatch_meadow.protocol.text import FileEntry, parse_device_info, parse_file_line, runtime_enabled
 from hatch_meadow.transport import Transport
@@ -32,13 +37,16 @@ REQUEST_TIMEOUT_S: Final = 30.0
 START_TIMEOUT_S: Final = 30.0
 #: END re-reads the file from flash to compute its CRC: size-dependent; this covers several MB.
 END_TIMEOUT_S: Final = 60.0
-#: After a reboot, how long the board may take to answer again (the CLI allows 10 s after reset).
-BOOT_TIMEOUT_S: Final = 20.0
-#: While waiting for a rebooted board, the ping is repeated this often.
+#: After RECONNECT: the port must be back and the board answering within this (bounds the reopen poll).
+BOOT_TIMEOUT_S: Final = 30.0
+#: After reopening, how long to wait for the post-boot CONCLUDED before pinging instead (spec §5, §11.2).
+POST_BOOT_WAIT_S: Final = 2.0
+#: While pinging a board that may still be booting (pings sent then are lost), the ping is repeated this often.
 PING_INTERVAL_S: Final = 0.5
-#: After reconnecting, replies to repeated pings are drained until the line is quiet this long.
-DRAIN_QUIET_S: Final = 0.05
-DRAIN_MAX_S: Final = 1.0
+#: A sync pair must be answered within this: the board's 3 s download watchdog plus a flash-busy stall.
+SYNC_TIMEOUT_S: Final = 10.0
+#: First contact: a port with no Meadow on it is reported after this long, not after 30 s.
+ATTACH_TIMEOUT_S: Final = 5.0
 #: A file is sent at most this many times (DNLD_FAIL_RESEND, CRC mismatch), then we fail loudly.
 WRITE_ATTEMPTS: Final = 3
 #: Packets written per transport write: big writes keep USB busy without any pause near the 3 s watchdog.
@@ -56,6 +64,10 @@ class Timeouts:
     start: float = START_TIMEOUT_S
     end: float = END_TIMEOUT_S
     boot: float = BOOT_TIMEOUT_S
+    post_boot: float = POST_BOOT_WAIT_S
+    ping_interval: float = PING_INTERVAL_S
+    sync: float = SYNC_TIMEOUT_S
+    attach: float = ATTACH_TIMEOUT_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,86 +95,164 @@ class MeadowDevice:
         self.timeouts = timeouts or Timeouts()
         self._decoder = FrameDecoder()
         self._backlog: list[packets.Message] = []
+        self._out_of_step = False  # a request failed or timed out: sync before the next one
         self.bytes_sent = 0  # everything written to the wire, framing included
         self.payload_sent = 0  # file bytes inside data packets
+        self.syncs = 0  # sync barriers run (a measure of how often the board fell out of step)
+        self.stale = 0  # replies set aside as belonging to an earlier request
 
-    # -- the one waiting loop ------------------------------------------------------------------
+    # -- reading and writing -------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
         self.transport.write(data)
         self.bytes_sent += len(data)
 
+    def _receive(self, timeout: float) -> list[packets.Message]:
+        """Messages waiting in the backlog, else whatever arrives within ``timeout``."""
+        if self._backlog:
+            waiting, self._backlog = self._backlog, []
+            return waiting
+        messages = []
+        for packet in self._decoder.feed(self.transport.read(max(timeout, 0.0))):
+            try:
+                message = packets.parse_packet(packet)
+            except packets.PacketError:
+                continue
+            if isinstance(message, packets.Message):
+                messages.append(message)
+        return messages
+
     def _pump(self, exchange: Exchange, deadline: float) -> None:
-        while self._backlog and not exchange.done:
-            exchange.feed(self._backlog.pop(0))
         while not exchange.done:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise DeviceTimeoutError(
                     f"{self.transport.name}: no answer to {exchange.request.name} within the time allowed",
-                    hint="is this a Meadow? is the app flooding the port? unplug and re-plug the board, then retry")
-            chunk = self.transport.read(min(remaining, 0.25))
-            for packet in self._decoder.feed(chunk):
-                try:
-                    message = packets.parse_packet(packet)
-                except packets.PacketError:
-                    continue
-                if not isinstance(message, packets.Message):
-                    continue
-                if exchange.done:  # arrived in the same read as the terminal reply: keep it for later
-                    self._backlog.append(message)
-                else:
-                    exchange.feed(message)
+                    hint="unplug and re-plug the board, then retry")
+            messages = self._receive(min(remaining, 0.25))
+            for index, message in enumerate(messages):
+                exchange.feed(message)
+                if exchange.done:  # later messages of the same read belong to whatever comes next
+                    self._backlog = messages[index + 1:] + self._backlog
+                    break
+        self.stale += len(exchange.stale)
         for note in exchange.unsolicited:
             log.debug("device output: %s", note.text)
+
+    # -- the request loop, resynchronisation and reboots -----------------------------------------
 
     def request(self, kind: RequestType, payload: bytes = b"", *, user_data: int = 0,
                 timeout: float | None = None, packet: bytes | None = None) -> Exchange:
         """Send one request and collect its replies; follow a reboot when the request causes one.
 
         Raises:
-            DeviceTimeoutError: no terminal reply in time. TransportError: the port failed.
+            DeviceTimeoutError: no reply that ends the request in time (or the board out of step and
+                not answering a sync). TransportError: the port failed.
         """
+        if self._out_of_step:
+            self.sync()
         exchange = Exchange(kind)
         self._write(encode_frame(packet if packet is not None else packets.encode_request(
             kind, payload, user_data=user_data)))
-        self._pump(exchange, time.monotonic() + (timeout if timeout is not None else self.timeouts.request))
+        try:
+            self._pump(exchange, time.monotonic() + (timeout if timeout is not None else self.timeouts.request))
+        except DeviceTimeoutError:
+            self._out_of_step = True
+            raise
         if exchange.status is Status.RECONNECT:
             self._reconnect()
         elif exchange.status is Status.FAILED:
-            # Failures often have trailing replies (an invalid path: ERROR, CONCLUDED, ERROR; an init
-            # failure: FAIL, CONCLUDED). Swallow them so they cannot end the next request early.
-            self._drain()
+            self._out_of_step = True  # failures have tails (ERROR, CONCLUDED, ERROR…): sync before the next request
         return exchange
 
+    def sync(self) -> DeviceInfo:
+        """The resynchronisation barrier: END + GET_DEVICE_INFORMATION, discard all before their replies.
+
+        Raises:
+            DeviceTimeoutError: the board did not answer within ``Timeouts.sync``, naming the port.
+        """
+        self.syncs += 1
+        self._write(encode_frame(packets.encode_request(RequestType.END_FILE_TRANSFER))
+                    + encode_frame(packets.encode_request(RequestType.GET_DEVICE_INFORMATION)))
+        barrier = self._await_barrier(SyncBarrier(), time.monotonic() + self.timeouts.sync)
+        if not barrier.done:
+            raise DeviceTimeoutError(
+                f"{self.transport.name}: the board stopped answering (no reply to a sync request within "
+                f"{self.timeouts.sync:.0f} s)", hint="unplug and re-plug the board, then retry")
+        self._out_of_step = False
+        return DeviceInfo(parse_device_info(barrier.info_text))
+
+    def _await_barrier(self, barrier: SyncBarrier, deadline: float, *, ping_every: float | None = None) -> SyncBarrier:
+        """Feed arriving messages to ``barrier`` until it completes or ``deadline``; optionally ping meanwhile."""
+        next_ping = time.monotonic()
+        pings = 0
+        while not barrier.done:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            if ping_every is not None and now >= next_ping:
+                self._write(encode_frame(packets.encode_request(RequestType.GET_DEVICE_INFORMATION)))
+                pings += 1
+                next_ping = now + ping_every
+            wait = deadline - now if ping_every is None else min(deadline, next_ping) - now
+            barrier.feed_all(self._receive(min(wait, 0.25)))
+        self._backlog = barrier.after + self._backlog
+        self.stale += len(barrier.discarded)
+        if pings > 1:
+            self._out_of_step = True  # replies to the extra pings may still come: sync before the next request
+        return barrier
+
+    def attach(self) -> DeviceInfo:
+        """First contact: close a download a killed host may have left open, ping until the board answers.
+
+        Raises:
+            DeviceTimeoutError: nothing answered within ``Timeouts.attach`` ("no Meadow answered on PORT").
+        """
+        self._write(encode_frame(packets.encode_request(RequestType.END_FILE_TRANSFER)))
+        barrier = self._await_barrier(SyncBarrier(after_end=False), time.monotonic() + self.timeouts.attach,
+                                      ping_every=self.timeouts.ping_interval)
+        if not barrier.done:
+            self._out_of_step = True
+            raise DeviceTimeoutError(
+                f"{self.transport.name}: no Meadow answered on this port within {self.timeouts.attach:.0f} s",
+                hint="is this the board's port (`hatch-meadow devices`)? unplug and re-plug the board; close the "
+                "Meadow CLI or an IDE that may be using it")
+        if self._out_of_step:
+            return self.sync()
+        return DeviceInfo(parse_device_info(barrier.info_text))
+
     def _reconnect(self) -> None:
-        """The board reboots: reopen the port and ping until it answers (bounded)."""
+        """The board reboots: reopen as soon as its port is back, then wait for it to answer (bounded)."""
         log.debug("%s: board restarting", self.transport.name)
-        self.transport.reopen()
-        self._decoder = FrameDecoder()
-        self._backlog.clear()
         deadline = time.monotonic() + self.timeouts.boot
         while True:
-            # A ping sent while the board is still booting is lost, so ping again until one is answered.
-            ping = Exchange(RequestType.GET_DEVICE_INFORMATION)
-            self._write(encode_frame(packets.encode_request(RequestType.GET_DEVICE_INFORMATION)))
+            self.transport.reopen(deadline)
+            self._decoder = FrameDecoder()
+            self._backlog.clear()
             try:
-                self._pump(ping, min(deadline, time.monotonic() + PING_INTERVAL_S))
-                break
-            except DeviceTimeoutError:
+                self._await_boot(deadline)
+                return
+            except TransportError:
+                # We reopened the old port just before the board dropped off USB: poll again.
                 if time.monotonic() >= deadline:
                     raise
-        self._drain()
 
-    def _drain(self) -> None:
-        """Swallow stray replies: read until the line has been quiet for a moment (bounded)."""
-        self._backlog.clear()
-        stop = time.monotonic() + DRAIN_MAX_S
-        while time.monotonic() < stop:
-            chunk = self.transport.read(DRAIN_QUIET_S)
-            if not chunk:
-                break
-            self._decoder.feed(chunk)
+    def _await_boot(self, deadline: float) -> None:
+        """Wait for the post-boot CONCLUDED (spec §5, §11.2); without it, ping until the board answers."""
+        quiet_until = min(deadline, time.monotonic() + self.timeouts.post_boot)
+        while (now := time.monotonic()) < quiet_until:
+            messages = self._receive(min(quiet_until - now, 0.25))
+            for index, message in enumerate(messages):
+                if message.type == ResponseType.TEXT_CONCLUDED:
+                    self._backlog = messages[index + 1:]
+                    return
+        log.debug("%s: no post-boot CONCLUDED within %.1f s; pinging", self.transport.name, self.timeouts.post_boot)
+        barrier = self._await_barrier(SyncBarrier(after_end=False), deadline, ping_every=self.timeouts.ping_interval)
+        if not barrier.done:
+            raise DeviceTimeoutError(f"{self.transport.name}: the board did not answer after restarting "
+                                     f"(waited {self.timeouts.boot:.0f} s)",
+                                     hint="unplug and re-plug the board, then retry")
+        # A post-boot CONCLUDED that still comes later is stale for every request's grammar.
 
     def _checked(self, exchange: Exchange, what: str) -> Exchange:
         if exchange.status is Status.FAILED:
@@ -214,32 +304,49 @@ class MeadowDevice:
     def write_file(self, data: bytes, dest: str, progress: Progress | None = None) -> int:
         """Write ``data`` to ``dest`` ('/meadow0/name'); verified by the board's CRC check at END.
 
-        Returns the number of attempts it took. Retries the whole file on DNLD_FAIL_RESEND, a CRC or
-        size mismatch, or a refused start, at most WRITE_ATTEMPTS times.
+        Returns the number of attempts it took. Retries the whole file (after a sync) on
+        DNLD_FAIL_RESEND, a CRC or size mismatch, a refused or unanswered start, at most
+        WRITE_ATTEMPTS times. A start the board accepted is always closed by an END whose reply is
+        awaited, so no download is ever left open.
 
         Raises:
             DeviceRejectedError: still failing after WRITE_ATTEMPTS, or a refusal that retrying cannot fix.
             DeviceTimeoutError / TransportError: the board or the port stopped working.
         """
-        crc = nuttx_crc32(data)
         reasons: list[str] = []
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            start_packet = packets.encode_file_start(dest, len(data), crc)
-            start = self.request(RequestType.START_FILE_TRANSFER, packet=start_packet, timeout=self.timeouts.start)
-            if start.status is not Status.OK:
-                reasons.append(start.reason)
-                if "must be disabled" in start.reason or "invalid" in start.reason:
-                    raise DeviceRejectedError(f"{self.transport.name}: the board refused {dest}: {start.reason}")
-                continue
-            failure = self._send_data(data, progress)
-            end = self.request(RequestType.END_FILE_TRANSFER, timeout=self.timeouts.end)
-            if failure is None and end.status is Status.OK:
+            failure = self._write_attempt(data, dest, progress)
+            if failure is None:
                 return attempt
-            reasons.append(failure or end.reason)
-            log.debug("%s: attempt %d for %s failed: %s", self.transport.name, attempt, dest, reasons[-1])
+            reasons.append(failure)
+            log.debug("%s: attempt %d for %s failed: %s", self.transport.name, attempt, dest, failure)
         raise DeviceRejectedError(
             f"{self.transport.name}: writing {dest} failed {WRITE_ATTEMPTS} times: {'; '.join(reasons)}",
             hint="check the cable (a USB hub can corrupt transfers) and retry; reset the board if it persists")
+
+    def _write_attempt(self, data: bytes, dest: str, progress: Progress | None) -> str | None:
+        """One START, data, END round; the failure reason, or None once the board confirmed the file."""
+        start_packet = packets.encode_file_start(dest, len(data), nuttx_crc32(data))
+        if self._out_of_step:
+            self.sync()  # outside the try below: a board that stopped answering ends the write
+        try:
+            start = self.request(RequestType.START_FILE_TRANSFER, packet=start_packet, timeout=self.timeouts.start)
+        except DeviceTimeoutError:
+            return "the board did not answer the start of the transfer"
+        if start.status is not Status.OK:
+            if "must be disabled" in start.reason or "invalid" in start.reason:
+                raise DeviceRejectedError(f"{self.transport.name}: the board refused {dest}: {start.reason}")
+            return start.reason
+        failure = self._send_data(data, progress)
+        try:
+            end = self.request(RequestType.END_FILE_TRANSFER, timeout=self.timeouts.end)
+        except DeviceTimeoutError:
+            return failure or "the board did not confirm the file in time"
+        if failure is None and end.status is Status.OK:
+            return None
+        if failure is None and end.saw(ResponseType.DNLD_FAIL_RESEND):
+            failure = "the board's download watchdog fired (it stopped reading for more than 3 s) and asked to resend"
+        return failure or end.reason
 
     def _send_data(self, data: bytes, progress: Progress | None) -> str | None:
         """Stream the data packets back to back; return a failure reason if the board gave up meanwhile."""
@@ -252,26 +359,23 @@ class MeadowDevice:
             self.payload_sent += len(chunk)
             sent += len(chunk)
             if len(batch) >= PACKETS_PER_WRITE or sent == total:
-                self._write(b"".join(batch))
+                self._write(b"".join(batch))  # blocks while the board is not reading (bounded by the write timeout)
                 batch.clear()
                 if progress:
                     progress(sent, total)
-                failure = self._resend_requested()
+                failure = self._transfer_failure()
                 if failure:
                     return failure
         return None
 
-    def _resend_requested(self) -> str | None:
+    def _transfer_failure(self) -> str | None:
         """Look (without waiting) for DNLD_FAIL_RESEND or an error sent during the transfer."""
-        chunk = self.transport.read(0)
-        for packet in self._decoder.feed(chunk):
-            try:
-                message = packets.parse_packet(packet)
-            except packets.PacketError:
-                continue
-            if isinstance(message, packets.Message) and message.type in (
-                    ResponseType.DNLD_FAIL_RESEND, ResponseType.TEXT_ERROR):
-                return message.text or "the board asked to resend the file"
+        messages = self._receive(0)
+        for index, message in enumerate(messages):
+            reason = transfer_failure(message)
+            if reason:
+                self._backlog = messages[index + 1:] + self._backlog  # the END's grammar sorts them out
+                return reason
         return None
 
     def read_file(self, path: str) -> bytes:

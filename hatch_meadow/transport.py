@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -21,17 +22,17 @@ log = logging.getLogger(__name__)
 
 #: USB back-pressure can stall writes while the board writes flash; the CLI allows 5 s (spec §1).
 WRITE_TIMEOUT_S: Final = 10.0
-#: After RECONNECT the board re-enumerates; the vendor CLI waits 3 s before reopening (spec §11.2).
-REOPEN_DELAY_S: Final = 3.0
-#: How long to keep trying to reopen a port that has not come back yet.
-REOPEN_TIMEOUT_S: Final = 30.0
+#: After RECONNECT the port is polled this often until it is back (the vendor CLI sleeps 3 s instead).
+REOPEN_POLL_S: Final = 0.05
+#: Before polling, wait at most this long for the old port to vanish, so we do not reopen the
+#: port of a board that has not reset yet (a path that never vanishes costs this once per reboot).
+VANISH_WAIT_S: Final = 0.5
 
 
 class Transport(Protocol):
     """What the device layer needs from a byte pipe."""
 
     name: str
-    reopen_delay_s: float
 
     def write(self, data: bytes) -> None: ...
 
@@ -39,7 +40,7 @@ class Transport(Protocol):
 
     def close(self) -> None: ...
 
-    def reopen(self) -> None: ...
+    def reopen(self, deadline: float) -> None: ...  # close, then poll until the port opens again
 
 
 def _register_sim(port: str) -> None:
@@ -52,30 +53,42 @@ def _register_sim(port: str) -> None:
 class SerialTransport:
     """A pyserial port, opened the way the vendor CLI opens it (DTR/RTS low, baud ignored by CDC-ACM)."""
 
-    def __init__(self, port: str, *, reopen_delay_s: float | None = None) -> None:
+    def __init__(self, port: str) -> None:
         self.name = port
-        # The simulated board reboots in a blink; a real one needs the vendor's 3 s.
-        self.reopen_delay_s = reopen_delay_s if reopen_delay_s is not None else (
-            0.05 if port.startswith("sim://") else REOPEN_DELAY_S)
+        #: Where the port is now: ``name`` unless the board came back under another path (same USB serial).
+        self.path = port
+        self._usb_serial: str | None = None
+        self._usb_serial_known = False
+        self._serial: SerialBase | None = None
         self._serial = self._open()
 
     def _open(self) -> SerialBase:
         import serial
 
-        _register_sim(self.name)
+        _register_sim(self.path)
         try:
-            port = serial.serial_for_url(self.name, do_not_open=True, timeout=0, write_timeout=WRITE_TIMEOUT_S)
+            port = serial.serial_for_url(self.path, do_not_open=True, timeout=0, write_timeout=WRITE_TIMEOUT_S)
             port.dtr = False
             port.rts = False
             port.open()
-        except serial.SerialException as exc:
+        except (serial.SerialException, OSError) as exc:
             raise _translate(self.name, exc) from exc
         except (ValueError, KeyError) as exc:  # unknown URL scheme or bad URL parameters: a usage error
             raise InputError(f"{self.name}: not a usable port name or pyserial URL ({exc})",
                              hint="run `hatch-meadow devices`, or use sim:// for the simulated board") from exc
-        port.reset_input_buffer()
-        log.debug("opened %s", self.name)
+        try:
+            port.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            with contextlib.suppress(Exception):
+                port.close()
+            raise _translate(self.name, exc) from exc
+        log.debug("opened %s", self.path)
         return port
+
+    def _port(self) -> SerialBase:
+        if self._serial is None:
+            raise TransportError(f"{self.name}: the port is closed", hint="unplug and re-plug the board, then retry")
+        return self._serial
 
     def write(self, data: bytes) -> None:
         """Write all of ``data``; a stall longer than WRITE_TIMEOUT_S is an error."""
@@ -83,7 +96,7 @@ class SerialTransport:
 
         try:
             # No flush(): it is tcdrain() without a timeout; write_timeout already bounds the write.
-            written = self._serial.write(data)
+            written = self._port().write(data)
         except serial.SerialTimeoutException as exc:
             raise TransportError(f"{self.name}: the board stopped taking data (write timed out after "
                                  f"{WRITE_TIMEOUT_S:.0f} s)", hint="unplug and re-plug the board, then retry") from exc
@@ -96,34 +109,83 @@ class SerialTransport:
         """Whatever arrives within ``timeout`` seconds (at least one byte, or b"" at the timeout)."""
         import serial
 
+        port = self._port()
         try:
-            self._serial.timeout = max(timeout, 0.0)
-            first = self._serial.read(1)
+            port.timeout = max(timeout, 0.0)
+            first = port.read(1)
             if not first:
                 return b""
-            waiting = int(getattr(self._serial, "in_waiting", 0))  # every pyserial port class has it
-            return bytes(first) + (bytes(self._serial.read(waiting)) if waiting else b"")
+            waiting = int(getattr(port, "in_waiting", 0))  # every pyserial port class has it
+            return bytes(first) + (bytes(port.read(waiting)) if waiting else b"")
         except (serial.SerialException, OSError) as exc:
             raise _translate(self.name, exc) from exc
 
     def close(self) -> None:
         """Close the port (idempotent)."""
-        with contextlib.suppress(OSError):
-            self._serial.close()
+        port, self._serial = self._serial, None
+        if port is not None:
+            with contextlib.suppress(Exception):
+                port.close()
 
-    def reopen(self) -> None:
-        """Close, wait for the board to re-enumerate, and reopen the same port (bounded)."""
+    def reopen(self, deadline: float) -> None:
+        """Close, then poll until the rebooted board's port opens again (no fixed sleep).
+
+        The same path is tried every ``REOPEN_POLL_S``; if it stays away and the board was found by
+        its USB serial number before, a port with that serial number is taken instead (the OS may
+        enumerate the board under a new name).
+
+        Raises:
+            PortNotFoundError: the port did not come back before ``deadline`` (a monotonic time).
+        """
+        usb_serial = self._remember_usb_serial()
         self.close()
-        time.sleep(self.reopen_delay_s)
-        deadline = time.monotonic() + REOPEN_TIMEOUT_S
+        _wait_until_gone(self.path, min(deadline, time.monotonic() + VANISH_WAIT_S))
+        last: Exception | None = None
         while True:
             try:
                 self._serial = self._open()
                 return
-            except (PortNotFoundError, TransportError):  # not back yet, or udev still fixing permissions
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.25)
+            except (PortNotFoundError, TransportError) as exc:  # not back yet, or udev still fixing permissions
+                last = exc
+            moved = _port_with_serial(usb_serial) if usb_serial and isinstance(last, PortNotFoundError) else None
+            if moved is not None and moved != self.path:
+                log.debug("%s: the board came back as %s", self.name, moved)
+                self.path = moved
+                continue
+            if time.monotonic() >= deadline:
+                raise PortNotFoundError(f"{self.name}: the board restarted but its port did not come back ({last})",
+                                        hint="unplug and re-plug the board, then retry") from last
+            time.sleep(REOPEN_POLL_S)
+
+    def _remember_usb_serial(self) -> str | None:
+        """The USB serial number of the port we have open (looked up once; None for URLs and non-USB ports)."""
+        if not self._usb_serial_known:
+            self._usb_serial_known = True
+            if "://" not in self.path:
+                from hatch_meadow.ports import find_meadow_ports
+
+                with contextlib.suppress(Exception):  # enumeration is best effort: the path is tried anyway
+                    here = os.path.realpath(self.path)
+                    for info in find_meadow_ports():
+                        if info.serial_number and os.path.realpath(info.port) == here:
+                            self._usb_serial = info.serial_number
+        return self._usb_serial
+
+
+def _wait_until_gone(path: str, until: float) -> None:
+    """Give the old device node a moment to disappear (a URL or a name like COM5 returns at once)."""
+    while "://" not in path and os.path.lexists(path) and time.monotonic() < until:
+        time.sleep(REOPEN_POLL_S / 5)
+
+
+def _port_with_serial(usb_serial: str) -> str | None:
+    from hatch_meadow.ports import find_meadow_ports
+
+    try:
+        found = [p.port for p in find_meadow_ports() if p.serial_number == usb_serial]
+    except Exception:  # noqa: BLE001 - enumeration is best effort
+        return None
+    return found[0] if found else None
 
 
 def _translate(port: str, exc: Exception) -> Exception:

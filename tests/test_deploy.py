@@ -32,7 +32,7 @@ from hatch_meadow.testing.pty_board import PtyBoard
 from hatch_meadow.testing.simulator import Faults, SimulatedMeadow
 from hatch_meadow.transport import SerialTransport
 
-FAST = Timeouts(request=3.0, start=3.0, end=3.0, boot=5.0)
+FAST = Timeouts(request=3.0, start=3.0, end=3.0, boot=5.0, sync=3.0, attach=2.0)
 
 
 @pytest.fixture(name="creds")
@@ -51,7 +51,7 @@ def _pty_board() -> Iterator[PtyBoard]:
 
 
 def open_device(board: PtyBoard) -> MeadowDevice:
-    return MeadowDevice(SerialTransport(board.port, reopen_delay_s=0.05), timeouts=FAST)
+    return MeadowDevice(SerialTransport(board.port), timeouts=FAST)
 
 
 def expected_store(creds: Path) -> dict[str, bytes]:
@@ -196,12 +196,13 @@ def test_write_gives_up_after_three_attempts(creds: Path) -> None:
 
 
 def test_board_that_stops_mid_transfer_times_out(creds: Path) -> None:
-    """A board that hangs after the first data packet gives a clear timeout, not a hang."""
+    """A board that hangs after the first data packet gives a clear timeout, not a hang: END gets no
+    answer, nor does the sync that must come before a retry."""
     sim = SimulatedMeadow(runtime_enabled=False, reboot_s=0.05, faults=Faults(stall_after_packets=1))
     with PtyBoard(sim) as board:
         device = open_device(board)
         try:
-            with pytest.raises(DeviceTimeoutError, match="no answer to END_FILE_TRANSFER"):
+            with pytest.raises(DeviceTimeoutError, match=r"stopped answering \(no reply to a sync request within 3 s"):
                 device.write_file(os.urandom(20000), "/meadow0/big.bin")
         finally:
             device.close()
@@ -212,10 +213,10 @@ def test_port_that_is_not_a_meadow_times_out(creds: Path) -> None:
     with PtyBoard(SimulatedMeadow(faults=Faults(silent=True))) as board:
         device = open_device(board)
         try:
-            with pytest.raises(DeviceTimeoutError, match="no answer to GET_DEVICE_INFORMATION") as info:
-                device.info()
+            with pytest.raises(DeviceTimeoutError, match="no Meadow answered on this port within 2 s") as info:
+                device.attach()
             assert info.value.hint is not None
-            assert "is this a Meadow" in info.value.hint
+            assert "is this the board's port" in info.value.hint
         finally:
             device.close()
 

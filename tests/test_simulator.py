@@ -405,9 +405,10 @@ def test_simulator_unknown_request(board: SimulatedMeadow) -> None:
 
 
 def test_simulator_mono_disable_reboots_and_concludes_on_first_request() -> None:
-    """MONO_DISABLE: ACCEPTED, INFO, RECONNECT; input ignored while rebooting; then the post-boot
-    CONCLUDED arrives in front of the reply to the first request, and only then (spec §5, §11.2)."""
-    board = SimulatedMeadow(runtime_enabled=True, reboot_s=0.5)
+    """Legacy mode (boot_concluded_delay_s=None): MONO_DISABLE: ACCEPTED, INFO, RECONNECT; input
+    ignored while rebooting; then the post-boot CONCLUDED arrives in front of the reply to the first
+    request, and only then (spec §5, §11.2)."""
+    board = SimulatedMeadow(runtime_enabled=True, reboot_s=0.5, boot_concluded_delay_s=None)
     replies = request(board, RequestType.MONO_DISABLE, user_data=7, now=1.0)
     assert [(m.type, m.text, m.user_data) for m in replies] == [
         (R.TEXT_ACCEPTED, "", 0), (R.TEXT_INFORMATION, "Mono has been disabled. Restarting F7 Micro", 0),
@@ -611,8 +612,68 @@ def test_sim_url_answers_and_keeps_state() -> None:
         forget_board(url)
 
 
+def test_simulator_post_boot_concluded_comes_after_the_host_reopens() -> None:
+    """Default mode: the post-boot CONCLUDED is sent 0.2 s after the host opens the port again, on its
+    own (tick), never in front of a reply; a host that never reopens never gets it."""
+    board = SimulatedMeadow(runtime_enabled=False, reboot_s=0.5)
+    board.host_opened(0.0)
+    assert kinds(request(board, RequestType.RESTART_PRIMARY_MCU, now=1.0)) == [R.TEXT_ACCEPTED, R.TEXT_RECONNECT]
+    board.host_closed(1.01)
+    assert board.tick(1.6) == b""  # the reboot is over, but nobody has the port open
+    assert board.next_event_at() is None
+    board.host_opened(2.0)
+    assert board.next_event_at() == pytest.approx(2.2)
+    assert kinds(request(board, RequestType.MONO_RUN_STATE, now=2.1)) == [
+        R.TEXT_ACCEPTED, R.TEXT_INFORMATION, R.TEXT_CONCLUDED]
+    assert board.tick(2.19) == b""
+    assert board.tick(2.2) == CONCLUDED_WIRE
+    assert board.tick(5.0) == b""
+
+
+def test_simulator_pause_keeps_input_and_watchdog_fires() -> None:
+    """pause_after_packet: input waits unread for pause_s while the watchdog runs; when reading resumes
+    the board answers the END that waited in the pipe with 'no active download' (spec §7.5, §7.6)."""
+    board = SimulatedMeadow(faults=Faults(pause_after_packet=1, pause_s=4.0))
+    start = encode_frame(encode_file_start("/meadow0/a.bin", 3, nuttx_crc32(b"abc")))
+    assert kinds(decode(board.receive(start, 0.0))) == [R.TEXT_ACCEPTED, R.INIT_DOWNLOAD_OKAY]
+    tail = encode_frame(encode_request(RequestType.END_FILE_TRANSFER))
+    assert board.receive(encode_frame(encode_data(1, b"abc")) + tail, 0.1) == b""
+    assert not board.reading(0.2)
+    assert kinds(decode(board.tick(3.2))) == [R.DNLD_FAIL_RESEND]
+    assert "/meadow0/a.bin" not in board.files
+    assert board.receive(INFO_REQUEST, 3.5) == b""  # still paused: waits behind the END
+    replies = decode(board.tick(4.1))
+    assert [(m.type, m.text) for m in replies][:2] == [
+        (R.TEXT_ERROR, "'End' command received, but no active download"), (R.TEXT_CONCLUDED, "")]
+    assert kinds(replies)[2:] == [R.TEXT_ACCEPTED, R.TEXT_DEVICE_INFO, R.TEXT_CONCLUDED]
+
+
+def test_simulator_concluded_after_error_and_noise() -> None:
+    """concluded_after_error adds a CONCLUDED after each ERROR; stdout/zero shares add STDOUT frames and
+    lone 0x00 bytes (seeded, so reproducible)."""
+    board = SimulatedMeadow(faults=Faults(concluded_after_error=True))
+    assert kinds(request(board, RequestType.END_FILE_TRANSFER)) == [R.TEXT_ERROR, R.TEXT_CONCLUDED, R.TEXT_CONCLUDED]
+    noisy = SimulatedMeadow(seed=7, faults=Faults(stdout_share=1.0, zero_share=1.0))
+    wire = noisy.receive(INFO_REQUEST, 0.0)
+    assert wire.count(b"\x00\x00\x00") == 3  # each message: STDOUT frame, lone 0x00, then the reply frame
+    assert kinds(decode(wire)) == [R.TEXT_MONO_STDOUT, R.TEXT_ACCEPTED, R.TEXT_MONO_STDOUT,
+                                          R.TEXT_DEVICE_INFO, R.TEXT_MONO_STDOUT, R.TEXT_CONCLUDED]
+
+
+def test_simulator_init_fail_times() -> None:
+    """init_fail_times=2: two STARTs fail (ACCEPTED, INIT_DOWNLOAD_FAIL, CONCLUDED), the third succeeds."""
+    board = SimulatedMeadow(faults=Faults(init_fail_times=2))
+    start = encode_frame(encode_file_start("/meadow0/a.bin", 0, 0))
+    for _ in range(2):
+        assert kinds(decode(board.receive(start, 0.0))) == [
+            R.TEXT_ACCEPTED, R.INIT_DOWNLOAD_FAIL, R.TEXT_CONCLUDED]
+    assert kinds(decode(board.receive(start, 0.0))) == [R.TEXT_ACCEPTED, R.INIT_DOWNLOAD_OKAY]
+    assert board.starts["/meadow0/a.bin"] == 3
+
+
 def test_sim_url_reboot_and_read_timeout() -> None:
-    """sim:// follows the board's clock: a read waits for the reboot, then the post-boot CONCLUDED leads."""
+    """sim:// drops off during a reboot like a USB device: the old connection fails once its replies are
+    read, opening fails until the reboot is over, and the post-boot CONCLUDED follows the reopen."""
     import serial
 
     from hatch_meadow.testing.protocol_sim import board_for, forget_board, register_sim_url
@@ -624,13 +685,15 @@ def test_sim_url_reboot_and_read_timeout() -> None:
         with serial.serial_for_url(url, timeout=0.1) as port:
             port.write(encode_frame(encode_request(RequestType.MONO_DISABLE)))
             assert kinds(read_replies(port, 3))[-1] == R.TEXT_RECONNECT
+            with pytest.raises(serial.SerialException, match="disconnected"):
+                port.read(1)
+        with pytest.raises(serial.SerialException, match="No such file"):
+            serial.serial_for_url("sim://t2", timeout=0.3)
+        time.sleep(0.25)
         with serial.serial_for_url("sim://t2", timeout=0.3) as port:
-            port.write(INFO_REQUEST)  # still rebooting: ignored
-            assert port.read(1) == b""  # the read runs the board's clock past the reboot
-            assert not board_for("t2").rebooting
+            assert kinds(read_replies(port, 1)) == [R.TEXT_CONCLUDED]
             port.write(INFO_REQUEST)
-            assert kinds(read_replies(port, 4)) == [
-                R.TEXT_CONCLUDED, R.TEXT_ACCEPTED, R.TEXT_DEVICE_INFO, R.TEXT_CONCLUDED]
+            assert kinds(read_replies(port, 3)) == [R.TEXT_ACCEPTED, R.TEXT_DEVICE_INFO, R.TEXT_CONCLUDED]
         assert (board_for("t2").runtime_enabled, board_for("t2").reboots) == (False, 1)
     finally:
         forget_board(url)

@@ -1,16 +1,36 @@
-"""Which replies end a request, and what they mean (spec §5, §7, §8, §11, §16). Sans-I/O.
+"""Which replies belong to a request, which end it, and what they mean (spec §5, §7, §8, §11, §16). Sans-I/O.
 
-There is no request id on the wire: the host keeps one request outstanding and reads until the
-reply that ends it. Unsolicited STDOUT/STDERR/TRACE frames can arrive at any time and are set aside.
+There is no request id on the wire and "concluded" is the only end marker (spec §5), so a reply can
+only be matched to a request by its *shape*. Each request has a grammar: the reply types that may
+open its answer (ACCEPTED or an ERROR; for END the result text), the types that may follow, and
+what must have been seen before a CONCLUDED can end it. A message that does not fit is **stale**,
+the tail of an earlier request, and is set aside:
+
+* before the request's first reply: a CONCLUDED (a late post-boot one, a trailing one after an
+  error), a DNLD_FAIL_RESEND from the download watchdog, a list line, device information…;
+* after an opener, a type foreign to the request (say DEVICE_INFO while a START waits): the opener
+  was stale too, so everything collected so far is set aside and matching starts again;
+* a CONCLUDED before the content the request must carry (device information, the run state, the
+  list header, the END result) is set aside, not taken as the end.
+
+What the grammar cannot tell apart (a stale ERROR looks like a fresh refusal) the :class:`SyncBarrier`
+removes: after any failure the host sends END + GET_DEVICE_INFORMATION and discards everything
+until that pair's replies have arrived. The board answers in order, so whatever came before them
+is stale, and the END closes any download a failed attempt may have left open (spec §7.1: while one
+is open the board silently drops every command but END).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Final
 
 from hatch_meadow.protocol.codes import UNSOLICITED, RequestType, ResponseType
 from hatch_meadow.protocol.packets import Message
+
+R = ResponseType
 
 
 class Status(Enum):
@@ -19,83 +39,230 @@ class Status(Enum):
     PENDING = "pending"
     OK = "ok"
     FAILED = "failed"
-    RECONNECT = "reconnect"  # the device is rebooting; reopen the port, then wait for CONCLUDED
+    RECONNECT = "reconnect"  # the device is rebooting; reopen the port, then wait for its CONCLUDED
 
 
 #: Requests the device answers with RECONNECT and a reboot (spec §4, §11.2, §11.3).
-REBOOTING = frozenset({RequestType.RESTART_PRIMARY_MCU, RequestType.MONO_DISABLE, RequestType.MONO_ENABLE})
+REBOOTING: Final = frozenset({RequestType.RESTART_PRIMARY_MCU, RequestType.MONO_DISABLE, RequestType.MONO_ENABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    """The reply shape of one request type."""
+
+    #: Types that may be the first reply.
+    openers: frozenset[int] = frozenset({R.TEXT_ACCEPTED, R.TEXT_ERROR})
+    #: Types that may follow the opener (CONCLUDED, unsolicited traffic and INFO always may).
+    body: frozenset[int] = frozenset({R.TEXT_ERROR})
+    #: One of these must have arrived before a CONCLUDED can end the request (empty: the opener is enough).
+    needs: frozenset[int] = frozenset()
+    #: Types that end the request at once, with the status they give.
+    ends: tuple[tuple[int, Status], ...] = ()
+    #: A TEXT_ERROR ends the request at once (an invalid path gets no CONCLUDED, spec §7.2, §8.1).
+    error_ends: bool = False
+
+
+def _set(*kinds: int) -> frozenset[int]:
+    return frozenset(kinds)
+
+
+_PLAIN: Final = Grammar()
+_GRAMMARS: Final[dict[int, Grammar]] = {
+    RequestType.GET_DEVICE_INFORMATION: Grammar(body=_set(R.TEXT_ERROR, R.TEXT_DEVICE_INFO),
+                                                needs=_set(R.TEXT_DEVICE_INFO, R.TEXT_ERROR)),
+    RequestType.GET_DEVICE_NAME: Grammar(body=_set(R.TEXT_ERROR, R.TEXT_DEVICE_INFO),
+                                         needs=_set(R.TEXT_DEVICE_INFO, R.TEXT_ERROR)),
+    RequestType.MONO_RUN_STATE: Grammar(needs=_set(R.TEXT_INFORMATION, R.TEXT_ERROR)),
+    # START: ACCEPTED then OKAY / FAIL; a refusal is an ERROR first (runtime enabled, invalid path:
+    # no CONCLUDED is promised, spec §7.2, §7.3). A CONCLUDED after ACCEPTED but before OKAY is a failure.
+    RequestType.START_FILE_TRANSFER: Grammar(
+        body=_set(R.TEXT_ERROR, R.INIT_DOWNLOAD_OKAY, R.INIT_DOWNLOAD_FAIL), error_ends=True,
+        ends=((R.INIT_DOWNLOAD_OKAY, Status.OK), (R.INIT_DOWNLOAD_FAIL, Status.FAILED))),
+    # END: the result text (INFO on success, ERROR on a mismatch or with no download open), CONCLUDED.
+    # A DNLD_FAIL_RESEND may cross it (the watchdog fired while END waited in the pipe, spec §7.5).
+    RequestType.END_FILE_TRANSFER: Grammar(
+        openers=_set(R.TEXT_ACCEPTED, R.TEXT_INFORMATION, R.TEXT_ERROR),
+        body=_set(R.TEXT_ERROR, R.DNLD_FAIL_RESEND), needs=_set(R.TEXT_INFORMATION, R.TEXT_ERROR)),
+    RequestType.LIST_FILES_SUBDIR: Grammar(
+        body=_set(R.TEXT_ERROR, R.TEXT_LIST_HEADER, R.TEXT_LIST_MEMBER, R.TEXT_CRC_MEMBER),
+        needs=_set(R.TEXT_LIST_HEADER), error_ends=True),
+    RequestType.LIST_FILES_SUBDIR_CRC: Grammar(
+        body=_set(R.TEXT_ERROR, R.TEXT_LIST_HEADER, R.TEXT_LIST_MEMBER, R.TEXT_CRC_MEMBER),
+        needs=_set(R.TEXT_LIST_HEADER), error_ends=True),
+    RequestType.DELETE_FILE_BY_NAME: Grammar(needs=_set(R.TEXT_INFORMATION, R.TEXT_ERROR)),
+    RequestType.UPLOAD_FILE_INIT: Grammar(
+        body=_set(R.TEXT_ERROR, R.INIT_UPLOAD_OKAY, R.INIT_UPLOAD_FAIL),
+        ends=((R.INIT_UPLOAD_OKAY, Status.OK), (R.INIT_UPLOAD_FAIL, Status.FAILED))),
+    RequestType.UPLOAD_START_DATA_SEND: Grammar(
+        openers=_set(R.TEXT_ACCEPTED, R.TEXT_ERROR, R.UPLOADING_FILE_DATA, R.UPLOAD_FILE_COMPLETED),
+        body=_set(R.TEXT_ERROR, R.UPLOADING_FILE_DATA, R.UPLOAD_FILE_COMPLETED),
+        needs=_set(R.UPLOAD_FILE_COMPLETED, R.TEXT_ERROR)),
+    RequestType.GET_INITIAL_FILE_BYTES: Grammar(body=_set(R.TEXT_ERROR, R.SEND_INITIAL_FILE_BYTES),
+                                                needs=_set(R.SEND_INITIAL_FILE_BYTES, R.TEXT_ERROR)),
+}
+_REBOOT_GRAMMAR: Final = Grammar(body=_set(R.TEXT_ERROR), needs=_set(R.TEXT_ERROR))
+
+
+def grammar_for(request: int) -> Grammar:
+    """The reply grammar of a request type (plain ACCEPTED … CONCLUDED for those not listed)."""
+    if request in REBOOTING:
+        return _REBOOT_GRAMMAR
+    return _GRAMMARS.get(request, _PLAIN)
 
 
 @dataclass
 class Exchange:
-    """The replies to one request, fed one message at a time."""
+    """The replies to one request, fed one message at a time; stale ones are set aside."""
 
     request: RequestType
     status: Status = Status.PENDING
     messages: list[Message] = field(default_factory=list)
     unsolicited: list[Message] = field(default_factory=list)
+    stale: list[Message] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     reason: str = ""
 
     @property
     def done(self) -> bool:
-        """True once a terminal reply arrived."""
+        """True once the reply that ends the request arrived."""
         return self.status is not Status.PENDING
+
+    @property
+    def begun(self) -> bool:
+        """True once a reply that can open this request's answer arrived."""
+        return bool(self.messages)
 
     def texts(self, kind: ResponseType) -> list[str]:
         """Texts of the collected messages of one type."""
         return [m.text for m in self.messages if m.type == kind]
 
+    def saw(self, kind: ResponseType) -> bool:
+        """True if a message of this type arrived, whether it belonged to the request or was stale."""
+        return any(m.type == kind for m in (*self.messages, *self.stale))
+
     def _finish(self, status: Status, reason: str = "") -> Status:
         self.status, self.reason = status, reason or self.reason
         return status
 
+    def _restart(self) -> None:
+        """The opener was stale after all: set everything collected aside."""
+        self.stale.extend(self.messages)
+        self.messages.clear()
+        self.errors.clear()
+
     def feed(self, message: Message) -> Status:
         """Account for one message; return the (possibly new) status."""
-        if self.done:
+        kind = message.type
+        if self.done or kind in UNSOLICITED:
             self.unsolicited.append(message)
             return self.status
-        if message.type in UNSOLICITED:
-            self.unsolicited.append(message)
+        if kind == R.TEXT_RECONNECT:
+            if self.request in REBOOTING:
+                return self._finish(Status.RECONNECT)
+            return self._finish(Status.FAILED, "the board restarted unexpectedly")
+        grammar = grammar_for(self.request)
+        if self.begun and kind != R.TEXT_CONCLUDED and kind not in grammar.body and kind != R.TEXT_INFORMATION:
+            self._restart()  # foreign to this request: what we took for its opener was stale
+        if not self.begun:
+            if kind not in grammar.openers:
+                # A lone INFO may be the OS talking on its own (spec §5); anything else is a leftover.
+                (self.unsolicited if kind == R.TEXT_INFORMATION else self.stale).append(message)
+                return self.status
+        elif kind == R.TEXT_CONCLUDED:
+            return self._conclude(message, grammar)
+        self.messages.append(message)
+        if kind == R.TEXT_ERROR:
+            self.errors.append(message.text)
+            if grammar.error_ends:
+                return self._finish(Status.FAILED, message.text)
+        for end_kind, status in grammar.ends:
+            if kind == end_kind:
+                reason = "" if status is Status.OK else (message.text or "; ".join(self.errors)
+                                                          or "the board refused the request")
+                return self._finish(status, reason)
+        return self.status
+
+    def _conclude(self, message: Message, grammar: Grammar) -> Status:
+        if grammar.needs and not any(m.type in grammar.needs for m in self.messages):
+            self.stale.append(message)  # too early to be ours: a late post-boot or trailing CONCLUDED
             return self.status
         self.messages.append(message)
-        kind, req = message.type, self.request
-        if kind == ResponseType.TEXT_ERROR:
-            self.errors.append(message.text)
-            if req in (RequestType.LIST_FILES_SUBDIR, RequestType.LIST_FILES_SUBDIR_CRC,
-                       RequestType.START_FILE_TRANSFER):
-                # An invalid path gets ERROR and no CONCLUDED (spec §7.2, §8.1): do not wait for one.
-                return self._finish(Status.FAILED, message.text)
-            return self.status
-        if kind == ResponseType.TEXT_RECONNECT:
-            return self._finish(Status.RECONNECT if req in REBOOTING else Status.FAILED,
-                                "" if req in REBOOTING else "the device restarted unexpectedly")
-        if kind == ResponseType.DNLD_FAIL_RESEND:
-            return self._finish(Status.FAILED, message.text or "download failed, resend")
-        if req == RequestType.START_FILE_TRANSFER:
-            if kind == ResponseType.INIT_DOWNLOAD_OKAY:
-                return self._finish(Status.OK)
-            if kind == ResponseType.INIT_DOWNLOAD_FAIL:
-                return self._finish(Status.FAILED, message.text or "the device refused the download")
-            if kind == ResponseType.TEXT_CONCLUDED:
-                return self._finish(Status.FAILED, "the device ended the request before accepting the file")
-            return self.status
-        if req == RequestType.UPLOAD_FILE_INIT:
-            if kind == ResponseType.INIT_UPLOAD_OKAY:
-                return self._finish(Status.OK)
-            if kind == ResponseType.INIT_UPLOAD_FAIL:
-                return self._finish(Status.FAILED, "; ".join(self.errors) or "the device cannot send that file")
-        if kind == ResponseType.TEXT_CONCLUDED:
-            if req == RequestType.GET_DEVICE_INFORMATION and not self.texts(ResponseType.TEXT_DEVICE_INFO) \
-                    and not self.errors:
-                # After a reboot the board sends one CONCLUDED on its own (spec §5, §11.2); the
-                # information request, used as the reconnect ping, always carries DEVICE_INFO first.
-                self.messages.pop()
-                return self.status
-            if self.errors:
-                return self._finish(Status.FAILED, "; ".join(self.errors))
-            if req == RequestType.END_FILE_TRANSFER and not any(
-                    "succe" in t.lower() for t in self.texts(ResponseType.TEXT_INFORMATION)):
-                return self._finish(Status.FAILED, "the device did not confirm the file")
-            return self._finish(Status.OK)
-        return self.status
+        if self.errors:
+            return self._finish(Status.FAILED, "; ".join(self.errors))
+        if self.request == RequestType.START_FILE_TRANSFER:
+            return self._finish(Status.FAILED, "the board ended the request before accepting the file")
+        if self.request == RequestType.END_FILE_TRANSFER:
+            if any(m.type == R.DNLD_FAIL_RESEND for m in self.messages):
+                return self._finish(Status.FAILED, "the board's download watchdog fired (it asked to resend)")
+            if not any("succe" in t.lower() for t in self.texts(R.TEXT_INFORMATION)):
+                return self._finish(Status.FAILED, "the board did not confirm the file")
+        return self._finish(Status.OK)
+
+
+def transfer_failure(message: Message) -> str | None:
+    """While data packets stream, the reason to stop: the watchdog's resend request or a write error.
+
+    Progress INFO lines and unsolicited output are not failures (None).
+    """
+    if message.type == R.DNLD_FAIL_RESEND:
+        return message.text or "the board asked to resend the file"
+    if message.type == R.TEXT_ERROR:
+        return message.text or "the board reported an error during the transfer"
+    return None
+
+
+@dataclass
+class SyncBarrier:
+    """Discard replies until those of a sync pair (END, then GET_DEVICE_INFORMATION) have arrived.
+
+    With ``after_end`` (the default) the END's reply (its result text and CONCLUDED) must be seen
+    first, so complete device-information replies to earlier pings cannot end the barrier early;
+    without it, any complete ACCEPTED, DEVICE_INFO, CONCLUDED sequence ends it (used while pinging a
+    board that is still booting, where pings may be lost).
+    """
+
+    after_end: bool = True
+    done: bool = False
+    info_text: str = ""
+    #: Everything fed until the barrier completed, its own replies included.
+    discarded: list[Message] = field(default_factory=list)
+    #: What arrived after it completed (in the same read): not stale, keep it for the next request.
+    after: list[Message] = field(default_factory=list)
+    _past_end: bool = False
+    _last: int | None = None  # the last message type that is not unsolicited traffic
+    _triple: list[int] = field(default_factory=list)
+
+    def feed(self, message: Message) -> bool:
+        """Account for one message; True once the barrier is complete."""
+        if self.done:
+            self.after.append(message)
+            return True
+        kind = message.type
+        self.discarded.append(message)
+        if kind in UNSOLICITED:
+            return False
+        past_end = self._past_end or not self.after_end
+        if not past_end:
+            if kind == R.TEXT_CONCLUDED and self._last in (R.TEXT_INFORMATION, R.TEXT_ERROR):
+                self._past_end = True
+            self._last = kind
+            return False
+        self._last = kind
+        if kind == R.TEXT_INFORMATION:
+            return False  # the OS may talk at any time; it does not break the sequence
+        if kind == R.TEXT_ACCEPTED:
+            self._triple = [kind]
+        elif kind == R.TEXT_DEVICE_INFO and self._triple == [R.TEXT_ACCEPTED]:
+            self._triple.append(kind)
+            self.info_text = message.text
+        elif kind == R.TEXT_CONCLUDED and len(self._triple) == 2:
+            self.done = True
+        else:
+            self._triple = []
+        return self.done
+
+    def feed_all(self, messages: Iterable[Message]) -> bool:
+        """Feed several messages; True once complete (later ones are kept in ``after``)."""
+        for message in messages:
+            self.feed(message)
+        return self.done

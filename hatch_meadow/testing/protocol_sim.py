@@ -10,14 +10,20 @@ so files, the ESP32 store and the runtime flag survive close and reopen, as a re
 host reopening its port after RECONNECT (spec §11.2). ``board_for()`` lets tests inspect them.
 
 Writes go straight into the board; replies wait in a per-board input buffer that ``open()`` clears
-(pyserial's POSIX ``open`` flushes input too). While the board is stalled, written bytes wait
-unread and, past ``STALL_BUFFER_BYTES``, writes block until ``write_timeout`` like USB
-back-pressure (spec §1). With the ``split_replies`` fault, ``read`` and ``in_waiting`` hand out at
-most 7 bytes at a time, as a port that returns short reads.
+(pyserial's POSIX ``open`` flushes input too). While the board is not reading (stall or pause
+faults), written bytes wait unread and, past ``STALL_BUFFER_BYTES``, writes block until
+``write_timeout`` like USB back-pressure (spec §1). With the ``split_replies`` fault, ``read`` and
+``in_waiting`` hand out 1..N bytes at a time, as a port that returns short reads.
+
+Like a USB device, the board drops off during a reboot: after a RECONNECT, the open port object
+fails once its buffered replies are read ("device disconnected"), and ``open()`` fails with "no
+such file" until the reboot is over. The board is told when the host opens the port, so its
+post-boot CONCLUDED comes a moment after the reopen (spec §5, §11.2).
 """
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 import urllib.parse
@@ -40,8 +46,6 @@ DEFAULT_BOARD_NAME: Final = "default"
 POLL_S: Final = 0.01
 #: Host bytes a stalled board holds before writes block (about a pty's or a USB pipe's buffer).
 STALL_BUFFER_BYTES: Final = 65536
-#: Short-read size under the ``split_replies`` fault (same as PtyBoard).
-SPLIT_CHUNK_BYTES: Final = 7
 _OPTIONS: Final = ("serial", "runtime", "reboot")
 
 
@@ -56,7 +60,7 @@ class _Slot:
 
     def pump(self, now: float) -> None:
         """Deliver held bytes once the board reads again, and let its clock run. Call with ``changed`` held."""
-        if self.held and not self.board.stalled:
+        if self.held and self.board.reading(now):
             data = bytes(self.held)
             self.held.clear()
             self.to_host += self.board.receive(data, now)
@@ -141,6 +145,7 @@ class Serial(SerialBase):
 
     # Class-level defaults: SerialBase.__init__ may call open() before any __init__ of ours would run.
     _slot: _Slot | None = None
+    _epoch: int = 0  # the board's reboot count when this port object opened it
     _cancel_read: bool = False
     _cancel_write: bool = False
 
@@ -151,9 +156,19 @@ class Serial(SerialBase):
         if self.port is None:
             raise SerialException("Port must be configured before it can be used.")
         self.from_url(self.port)
+        slot = self._slot
+        assert slot is not None
+        with slot.changed:
+            now = time.monotonic()
+            slot.pump(now)
+            if slot.board.rebooting:
+                raise SerialException(errno.ENOENT, f"could not open port {self.port}: [Errno 2] No such file or "
+                                      "directory (the simulated board is restarting)")
+            self._epoch = slot.board.reboots_started
+            slot.to_host.clear()
+            slot.board.host_opened(now)
         self._reconfigure_port()
         self.is_open = True
-        self.reset_input_buffer()
 
     def from_url(self, url: str) -> None:
         """Look the board up by the URL's name. Raises SerialException for a bad URL."""
@@ -165,6 +180,8 @@ class Serial(SerialBase):
             self.is_open = False
             if self._slot is not None:
                 with self._slot.changed:
+                    if self._slot.board.reboots_started == self._epoch:
+                        self._slot.board.host_closed(time.monotonic())
                     self._slot.changed.notify_all()
 
     def _reconfigure_port(self) -> None:
@@ -186,7 +203,13 @@ class Serial(SerialBase):
 
     def _available(self, slot: _Slot) -> int:
         split = slot.board.faults.split_replies
-        return min(len(slot.to_host), SPLIT_CHUNK_BYTES) if split else len(slot.to_host)
+        return min(len(slot.to_host), slot.board.split_size()) if split else len(slot.to_host)
+
+    def _check_connected(self, slot: _Slot) -> None:
+        """After a reboot began, this connection is gone once its buffered replies are read."""
+        if slot.board.reboots_started != self._epoch and not slot.to_host:
+            raise SerialException("device reports readiness to read but returned no data "
+                                  "(device disconnected or multiple access on port?)")
 
     @property
     def in_waiting(self) -> int:
@@ -216,6 +239,7 @@ class Serial(SerialBase):
             while True:
                 now = time.monotonic()
                 slot.pump(now)
+                self._check_connected(slot)
                 ready = self._available(slot)
                 split = slot.board.faults.split_replies
                 if ready >= size or (split and ready) or self._cancel_read or not self.is_open:
@@ -249,7 +273,8 @@ class Serial(SerialBase):
             while True:
                 now = time.monotonic()
                 slot.pump(now)
-                if not slot.board.stalled:
+                self._check_connected(slot)
+                if slot.board.reading(now) and not slot.held:
                     slot.to_host += slot.board.receive(payload, now)
                     break
                 if len(slot.held) + len(payload) <= STALL_BUFFER_BYTES:

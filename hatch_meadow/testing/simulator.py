@@ -6,12 +6,18 @@ the end of a simulated reboot). The caller owns the clock and the transport: ``P
 ``sim://`` pyserial handler feed it, tests call it directly with made-up ``now`` values.
 
 Reboots and the post-boot CONCLUDED (§5, §11.2): the real OS sends CONCLUDED "on its first
-connection after the reboot", i.e. when the host reopens the re-enumerated USB port. A pty (and a
-pyserial URL handler used by a client that reopens at will) cannot tell when the host reopens: the
-board keeps the slave side open so the pty never hangs up. So the simulator sends the post-boot
-CONCLUDED **in front of its reply to the first request it receives after the reboot**. A client that
-waits for that CONCLUDED must therefore send a request (GET_DEVICE_INFORMATION, as the CLI's attach
-does) and expect one CONCLUDED before the request's own ACCEPTED.
+connection after the reboot", i.e. when the host reopens the re-enumerated USB port. The transports
+in front of the simulator (``PtyBoard``, ``sim://``) make the port vanish during the reboot and tell
+the board when the host opens it again (``host_opened``); the board then sends its CONCLUDED
+``boot_concluded_delay_s`` later (0.2 s by default), **not** in front of a reply, so a client that
+answers its own ping first sees the CONCLUDED late. ``boot_concluded_delay_s=None`` restores the
+older behaviour (in front of the reply to the first request), for transports that cannot tell.
+
+The worst cases the spec allows are switchable in :class:`Faults` (§5, §7, §15): a board that stops
+reading for a while after data packet N while its 3 s watchdog keeps running (so it asks for a resend
+while the host's END still waits in the pipe), a CONCLUDED after every error reply, STDOUT lines and
+lone 0x00 bytes before a share of the replies, replies split into 1..N-byte writes, latency, dropped
+and corrupted data packets, transient INIT failures. Randomness comes from ``seed``.
 
 Choices where the spec is silent (marked "sim:" below) are kept simple and stated where they are made.
 """
@@ -19,6 +25,7 @@ Choices where the spec is silent (marked "sim:" below) are kept simple and state
 from __future__ import annotations
 
 import logging
+import random
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -53,8 +60,10 @@ MAX_REPLY_PAYLOAD_BYTES: Final = MAX_PACKET_BYTES - HEADER_SIZE
 #: Firmware accepts header versions ≥ 7; 6 gets a warning, below 6 is refused (spec §3).
 MIN_VERSION_ACCEPTED: Final = 7
 MIN_VERSION_TOLERATED: Final = 6
-#: How long a simulated reboot lasts; the real board takes seconds, tests want it short.
-DEFAULT_REBOOT_S: Final = 0.2
+#: How long a simulated reboot lasts (a real board takes a second or two; tests pass shorter values).
+DEFAULT_REBOOT_S: Final = 1.5
+#: The post-boot CONCLUDED follows the host's reopen by this much (the OS sends it on first connection).
+DEFAULT_BOOT_CONCLUDED_DELAY_S: Final = 0.2
 #: 12 hex characters, like a real SerialNo (spec §11.1).
 DEFAULT_SERIAL_NUMBER: Final = "3A1F0C2B7D45"
 DEFAULT_DEVICE_NAME: Final = "MeadowF7"
@@ -69,7 +78,8 @@ class Faults:
 
     Packet numbers count the data packets of one download from 1. One-shot faults (the packet
     numbers, ``init_fail_once``, ``resend_once``) clear themselves when they fire, so each fires
-    exactly once; ``SimulatedMeadow.faults_fired`` counts what fired.
+    exactly once; counts (``init_fail_times``) count down. ``SimulatedMeadow.faults_fired`` counts
+    what fired.
     """
 
     #: Drop the Nth data packet of the download → CRC (and size) mismatch at END (spec §15).
@@ -78,16 +88,33 @@ class Faults:
     corrupt_data_packet: int | None = None
     #: After the Nth data packet, hang: ignore everything (no watchdog either) until ``unstall()``.
     stall_after_packets: int | None = None
+    #: After the Nth data packet, stop reading for ``pause_s`` seconds while the clock (and the 3 s
+    #: download watchdog) keeps running: flash busy, USB back-pressure on the host (spec §1, §7.5).
+    pause_after_packet: int | None = None
+    pause_s: float = 4.0
     #: Never answer anything: a port that is not a Meadow.
     silent: bool = False
     #: Send a TEXT_MONO_STDOUT line before every Nth reply message (0 = never; spec §5, §16).
     unsolicited_every: int = 0
-    #: Ask the transport to deliver reply bytes in small chunks; the simulator itself ignores it.
+    #: Send a TEXT_MONO_STDOUT line before this share of the reply messages (random, seeded).
+    stdout_share: float = 0.0
+    #: Send a lone 0x00 (an empty frame, spec §2) before this share of the reply messages.
+    zero_share: float = 0.0
+    #: Follow every TEXT_ERROR and DNLD_FAIL_RESEND with a CONCLUDED (the spec allows stray ones, §5).
+    concluded_after_error: bool = False
+    #: Ask the transport to deliver reply bytes in writes of 1..``split_max_bytes`` bytes.
     split_replies: bool = False
+    split_max_bytes: int = 7
+    #: Ask the transport to hold each burst of replies back this long (seconds).
+    reply_latency_s: float = 0.0
     #: The next START gets INIT_DOWNLOAD_FAIL "… another file is being processed" (spec §7.3).
     init_fail_once: bool = False
+    #: The next K STARTs get INIT_DOWNLOAD_FAIL (transient), then they succeed.
+    init_fail_times: int = 0
     #: The next download fails after its first data packet as if the watchdog fired (spec §7.5).
     resend_once: bool = False
+    #: The first download reaching data packet N fails there as if the watchdog fired.
+    resend_after_packet: int | None = None
 
 
 @dataclass
@@ -167,10 +194,16 @@ class SimulatedMeadow:
         os_version: str = DEFAULT_OS_VERSION,
         files: Mapping[str, bytes] | None = None,
         faults: Faults | None = None,
+        boot_concluded_delay_s: float | None = DEFAULT_BOOT_CONCLUDED_DELAY_S,
+        watchdog_s: float = DEVICE_WATCHDOG_S,
+        seed: int = 0,
     ) -> None:
         self.serial_number = serial_number
         self.runtime_enabled = runtime_enabled
         self.reboot_s = reboot_s
+        self.boot_concluded_delay_s = boot_concluded_delay_s
+        self.watchdog_s = watchdog_s
+        self.rng = random.Random(seed)
         self.device_name = device_name
         self.os_version = os_version
         self.files: dict[str, bytes] = dict(files or {})
@@ -178,6 +211,11 @@ class SimulatedMeadow:
         self.faults = faults or Faults()
         self.faults_fired: Counter[str] = Counter()
         self.reboots = 0
+        #: RECONNECTs sent: a transport compares it with what it saw to notice a reboot begin.
+        self.reboots_started = 0
+        #: START requests per resolved path (each one an attempt).
+        self.starts: Counter[str] = Counter()
+        self.host_attached = False
         self.bytes_received = 0
         #: Frames dropped because they were too big or not HCOM (§1, §2); FrameDecoder counts bad COBS.
         self.frames_dropped = 0
@@ -186,7 +224,11 @@ class SimulatedMeadow:
         self._upload: str | None = None
         self._reboot_until: float | None = None
         self._owe_boot_concluded = False
+        self._boot_concluded_at: float | None = None
         self._stalled = False
+        self._paused_until = 0.0
+        self._held_packets: list[bytes] = []  # read before a pause began, handled when it ends
+        self._unread = bytearray()  # handed to us during a pause: still "in the pipe"
         self._replies_sent = 0
         self._handlers: dict[int, Callable[[Message, float], list[Message]]] = {
             RequestType.START_FILE_TRANSFER: self._on_start,
@@ -229,12 +271,30 @@ class SimulatedMeadow:
         """True between INIT_DOWNLOAD_OKAY and END (or the watchdog)."""
         return self._download is not None
 
+    def reading(self, now: float) -> bool:
+        """False while the board takes no input (hung, or paused by ``pause_after_packet``): transports
+        should stop reading, so the host's writes back up."""
+        return not self._stalled and now >= self._paused_until
+
     def next_event_at(self) -> float | None:
-        """When ``tick`` next has something to do (watchdog expiry, reboot end), or None."""
-        times = [self._reboot_until] if self._reboot_until is not None else []
+        """When ``tick`` next has something to do (watchdog, reboot end, pause end, post-boot CONCLUDED)."""
+        times = [t for t in (self._reboot_until, self._boot_concluded_at) if t is not None]
         if self._download is not None and not self._stalled:
             times.append(self._download.deadline)
+        if self._paused_until > 0.0:
+            times.append(self._paused_until)
         return min(times, default=None)
+
+    def host_opened(self, now: float) -> None:
+        """The host opened the port: after a host-initiated reboot, the post-boot CONCLUDED is due."""
+        self.host_attached = True
+        if self._owe_boot_concluded and self.boot_concluded_delay_s is not None and self._reboot_until is None:
+            self._owe_boot_concluded = False
+            self._boot_concluded_at = now + self.boot_concluded_delay_s
+
+    def host_closed(self, now: float) -> None:
+        """The host closed the port."""
+        self.host_attached = False
 
     def unstall(self) -> None:
         """End a ``stall_after_packets`` hang. An overdue download watchdog fires on the next tick."""
@@ -249,39 +309,75 @@ class SimulatedMeadow:
         replies = self._advance(now)
         if self.faults.silent or self._stalled or self._reboot_until is not None:
             return self._encode(replies)  # a hung, rebooting or silent board reads nothing
-        for packet in self._decoder.feed(data):
-            if self._stalled:
-                break  # the stall began inside this chunk: the rest is never read
-            replies += self._handle(packet, now)
+        if now < self._paused_until:
+            self._unread += data  # not read yet: it waits in the pipe until the pause ends
+            return self._encode(replies)
+        replies += self._consume(self._decoder.feed(data), now)
         return self._encode(replies)
 
     def tick(self, now: float) -> bytes:
-        """Let time pass; return what the board sends on its own (DNLD_FAIL_RESEND)."""
+        """Let time pass; return what the board sends on its own (DNLD_FAIL_RESEND, the post-boot CONCLUDED)."""
         return self._encode(self._advance(now))
 
     # -- internals ----------------------------------------------------------------------------------
 
+    def _consume(self, packets: list[bytes], now: float) -> list[Message]:
+        replies: list[Message] = []
+        for index, packet in enumerate(packets):
+            if self._stalled:
+                break  # the hang began inside this chunk: the rest is never read
+            if now < self._paused_until:
+                self._held_packets += packets[index:]  # the pause began inside this chunk
+                break
+            replies += self._handle(packet, now)
+        return replies
+
     def _advance(self, now: float) -> list[Message]:
+        replies: list[Message] = []
         if self._reboot_until is not None and now >= self._reboot_until:
-            self._finish_reboot()
+            self._finish_reboot(now)
         download = self._download
         if download is not None and not self._stalled and now > download.deadline:
-            return self._abort_download(download)
-        return []
+            replies += self._abort_download(download)
+        if self._boot_concluded_at is not None and now >= self._boot_concluded_at:
+            self._boot_concluded_at = None
+            replies.append(_reply(ResponseType.TEXT_CONCLUDED))
+        if self._paused_until > 0.0 and now >= self._paused_until:
+            self._paused_until = 0.0
+            held, self._held_packets = self._held_packets, []
+            unread, self._unread = bytes(self._unread), bytearray()
+            replies += self._consume(held, now)
+            if self._paused_until == 0.0:
+                replies += self._consume(self._decoder.feed(unread), now)
+            else:
+                self._unread[:0] = unread  # paused again: still unread
+        return replies
 
     def _encode(self, messages: list[Message]) -> bytes:
-        """Frame every message (spec §2); interleave app stdout if asked to (spec §5, §16)."""
+        """Frame every message (spec §2); add the noise the faults ask for (spec §5, §16)."""
         if self.faults.silent:
             return b""
+        faults = self.faults
         wire = bytearray()
         for message in messages:
             self._replies_sent += 1
-            every = self.faults.unsolicited_every
-            if every > 0 and self._replies_sent % every == 0:
+            every = faults.unsolicited_every
+            if (every > 0 and self._replies_sent % every == 0) or (
+                    faults.stdout_share > 0 and self.rng.random() < faults.stdout_share):
                 line = f"App: heartbeat {self._replies_sent}".encode()
                 wire += encode_frame(Message(type=ResponseType.TEXT_MONO_STDOUT, payload=line).encode())
+            if faults.zero_share > 0 and self.rng.random() < faults.zero_share:
+                wire += b"\x00"
             wire += encode_frame(message.encode())
+            if faults.concluded_after_error and message.type in (ResponseType.TEXT_ERROR,
+                                                                  ResponseType.DNLD_FAIL_RESEND):
+                self._fire("concluded_after_error")
+                wire += encode_frame(_reply(ResponseType.TEXT_CONCLUDED).encode())
         return bytes(wire)
+
+    def split_size(self) -> int:
+        """How many reply bytes the transport should write next under ``split_replies`` (1..N, seeded)."""
+        return self.rng.randint(1, max(1, self.faults.split_max_bytes))
 
     def _fire(self, fault: str) -> None:
         self.faults_fired[fault] += 1
@@ -301,8 +397,8 @@ class SimulatedMeadow:
         if self._download is not None and parsed.type != RequestType.END_FILE_TRANSFER:
             return []  # one download at a time; every other command is dropped silently (spec §7.1)
         replies: list[Message] = []
-        if self._owe_boot_concluded:
-            # The post-boot CONCLUDED, sent on the "first connection" (see the module docstring).
+        if self._owe_boot_concluded and self.boot_concluded_delay_s is None:
+            # The post-boot CONCLUDED in front of the first reply (the legacy mode, module docstring).
             self._owe_boot_concluded = False
             replies.append(_reply(ResponseType.TEXT_CONCLUDED))
         if parsed.version < MIN_VERSION_TOLERATED:
@@ -330,16 +426,20 @@ class SimulatedMeadow:
             return [_error(f"Path name '{name}' is invalid"), _reply(ResponseType.TEXT_CONCLUDED),
                     _error(PROCESSING_ERROR)]
         replies = [_reply(ResponseType.TEXT_ACCEPTED)]
-        if self.faults.init_fail_once:
-            self.faults.init_fail_once = False
-            self._fire("init_fail_once")
+        self.starts[path] += 1
+        if self.faults.init_fail_once or self.faults.init_fail_times > 0:
+            if self.faults.init_fail_once:
+                self.faults.init_fail_once = False
+            else:
+                self.faults.init_fail_times -= 1
+            self._fire("init_fail_once" if self.faults.init_fail_times == 0 else "init_fail")
             # sim: CONCLUDED follows a failed open (unconfirmed on hardware, spec §7.3).
             reason = f"File '{path}' Init for download failed because another file is being processed"
             return [*replies, _reply(ResponseType.INIT_DOWNLOAD_FAIL, reason), _reply(ResponseType.TEXT_CONCLUDED)]
         # Delete, then create (Meadow issue #855 workaround), and arm the watchdog (spec §7.3).
         self.files.pop(path, None)
         self.files[path] = b""
-        self._download = _Download(path=path, size=info.size, crc=info.crc, deadline=now + DEVICE_WATCHDOG_S)
+        self._download = _Download(path=path, size=info.size, crc=info.crc, deadline=now + self.watchdog_s)
         return [*replies, _reply(ResponseType.INIT_DOWNLOAD_OKAY)]
 
     def _on_data(self, packet: DataPacket, now: float) -> list[Message]:
@@ -368,11 +468,18 @@ class SimulatedMeadow:
                 replies.append(_info(f"File {step}% downloaded"))
         download.buffer += data
         download.running_crc = nuttx_crc32(data, download.running_crc)
-        download.deadline = now + DEVICE_WATCHDOG_S
-        if faults.resend_once and number == 1:
-            faults.resend_once = False
-            self._fire("resend_once")
+        download.deadline = now + self.watchdog_s
+        if (faults.resend_once and number == 1) or faults.resend_after_packet == number:
+            if faults.resend_after_packet == number:
+                faults.resend_after_packet = None
+            else:
+                faults.resend_once = False
+            self._fire("resend")
             return replies + self._abort_download(download)
+        if faults.pause_after_packet == number:
+            faults.pause_after_packet = None
+            self._fire("pause_after_packet")
+            self._paused_until = now + faults.pause_s
         if faults.stall_after_packets == number:
             faults.stall_after_packets = None
             self._fire("stall_after_packets")
@@ -547,10 +654,15 @@ class SimulatedMeadow:
     def _begin_reboot(self, request: Message, now: float) -> Message:
         """RECONNECT echoes the request's UserData (spec §11.3); input is ignored until the reboot ends."""
         self._reboot_until = now + self.reboot_s
+        self.reboots_started += 1
         self._decoder = FrameDecoder()
+        self._boot_concluded_at = None
+        self._paused_until = 0.0
+        self._held_packets.clear()
+        self._unread.clear()
         return _reply(ResponseType.TEXT_RECONNECT, user_data=request.user_data)
 
-    def _finish_reboot(self) -> None:
+    def _finish_reboot(self, now: float) -> None:
         self._reboot_until = None
         self.reboots += 1
         self._decoder = FrameDecoder()
@@ -558,6 +670,8 @@ class SimulatedMeadow:
         self._upload = None
         self._migrate_credentials()
         self._owe_boot_concluded = True  # the reboot was host-initiated (spec §5)
+        if self.host_attached:  # a transport that kept the port open: the connection is already there
+            self.host_opened(now)
 
     def _migrate_credentials(self) -> None:
         """Move the TLS credentials into the ESP32 store when cert and key are both present (spec §10.2).
