@@ -97,8 +97,33 @@ class DeployRecord:
 
     def remember(self, serial: str, creds: CredentialSet) -> None:
         """Record a deploy and save the file atomically."""
-        self.boards[serial] = {"digest": creds.digest, "thumbprint": creds.thumbprint, "clear": creds.clear,
-                               "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        entry: dict[str, Any] = {"digest": creds.digest, "thumbprint": creds.thumbprint, "clear": creds.clear,
+                 "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if self.runtime_pending(serial):
+            entry["runtime_disabled_by_us"] = True
+        self.boards[serial] = entry
+        self._save()
+
+    def runtime_pending(self, serial: str) -> bool:
+        """True if a deploy disabled this board's runtime and was interrupted before enabling it again."""
+        entry = self.boards.get(serial)
+        return isinstance(entry, dict) and entry.get("runtime_disabled_by_us") is True
+
+    def mark_runtime(self, serial: str, *, disabled_by_us: bool) -> None:
+        """Note (before disabling) or clear (after enabling) that we switched the board's app off; saved at once."""
+        found = self.boards.get(serial)
+        entry: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
+        if disabled_by_us:
+            entry["runtime_disabled_by_us"] = True
+        else:
+            entry.pop("runtime_disabled_by_us", None)
+        if entry:
+            self.boards[serial] = entry
+        else:
+            self.boards.pop(serial, None)
+        self._save()
+
+    def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         ignore = self.path.parent / ".gitignore"
         if not ignore.exists():
@@ -267,7 +292,13 @@ def deploy(
         return result
 
     runtime_was_enabled = device.runtime_state()
-    if runtime_was_enabled:
+    if not runtime_was_enabled and record is not None and record.runtime_pending(result.serial):
+        say("an earlier deploy to this board was interrupted after disabling its runtime: it is enabled again at "
+            "the end")
+        runtime_was_enabled = True
+    elif runtime_was_enabled:
+        # Noted first, so that a deploy killed while the app is off is finished by the next one.
+        _note_runtime(record, result.serial, disabled_by_us=True, warn=warn or say)
         say("disabling the runtime (the board restarts)")
         device.disable_runtime()
         result.reboots += 1
@@ -277,10 +308,12 @@ def deploy(
         if runtime_was_enabled:  # never leave the app switched off because a deploy failed
             with contextlib.suppress(Exception):
                 device.enable_runtime()
+                _note_runtime(record, result.serial, disabled_by_us=False, warn=warn or say)
         raise
     if runtime_was_enabled:
         say("enabling the runtime again (the board restarts and imports the credentials)")
         device.enable_runtime()
+        _note_runtime(record, result.serial, disabled_by_us=False, warn=warn or say)
         result.reboots += 1
     elif reboot and send_creds:
         say("restarting the board so it imports the credentials")
@@ -306,6 +339,15 @@ def deploy(
     result.syncs = device.syncs
     result.seconds = time.monotonic() - started
     return result
+
+
+def _note_runtime(record: DeployRecord | None, serial: str, *, disabled_by_us: bool, warn: Report) -> None:
+    if record is None:
+        return
+    try:
+        record.mark_runtime(serial, disabled_by_us=disabled_by_us)
+    except OSError as exc:
+        warn(f"could not update the deploy record {record.path} ({exc.strerror})")
 
 
 def _send(device: MeadowDevice, result: DeployResult, creds: CredentialSet | None, uploads: dict[str, bytes],

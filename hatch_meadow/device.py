@@ -104,7 +104,11 @@ class MeadowDevice:
     # -- reading and writing -------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
-        self.transport.write(data)
+        try:
+            self.transport.write(data)
+        except TransportError:
+            self._out_of_step = True  # part of a frame may be on the wire: sync before anything else
+            raise
         self.bytes_sent += len(data)
 
     def _receive(self, timeout: float) -> list[packets.Message]:

@@ -53,8 +53,9 @@ def _register_sim(port: str) -> None:
 class SerialTransport:
     """A pyserial port, opened the way the vendor CLI opens it (DTR/RTS low, baud ignored by CDC-ACM)."""
 
-    def __init__(self, port: str) -> None:
+    def __init__(self, port: str, *, write_timeout: float = WRITE_TIMEOUT_S) -> None:
         self.name = port
+        self.write_timeout = write_timeout
         #: Where the port is now: ``name`` unless the board came back under another path (same USB serial).
         self.path = port
         self._usb_serial: str | None = None
@@ -67,7 +68,7 @@ class SerialTransport:
 
         _register_sim(self.path)
         try:
-            port = serial.serial_for_url(self.path, do_not_open=True, timeout=0, write_timeout=WRITE_TIMEOUT_S)
+            port = serial.serial_for_url(self.path, do_not_open=True, timeout=0, write_timeout=self.write_timeout)
             port.dtr = False
             port.rts = False
             port.open()
@@ -91,7 +92,7 @@ class SerialTransport:
         return self._serial
 
     def write(self, data: bytes) -> None:
-        """Write all of ``data``; a stall longer than WRITE_TIMEOUT_S is an error."""
+        """Write all of ``data``; a stall longer than the write timeout (the board not reading) is an error."""
         import serial
 
         try:
@@ -99,7 +100,7 @@ class SerialTransport:
             written = self._port().write(data)
         except serial.SerialTimeoutException as exc:
             raise TransportError(f"{self.name}: the board stopped taking data (write timed out after "
-                                 f"{WRITE_TIMEOUT_S:.0f} s)", hint="unplug and re-plug the board, then retry") from exc
+                                 f"{self.write_timeout:g} s)", hint="unplug and re-plug the board, then retry") from exc
         except (serial.SerialException, OSError) as exc:
             raise _translate(self.name, exc) from exc
         if written is not None and written != len(data):
@@ -172,9 +173,21 @@ class SerialTransport:
         return self._usb_serial
 
 
+def _node_identity(path: str) -> tuple[int, int, int] | None:
+    """What the path points at now (device, inode, rdev), or None if it does not exist."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_rdev
+
+
 def _wait_until_gone(path: str, until: float) -> None:
-    """Give the old device node a moment to disappear (a URL or a name like COM5 returns at once)."""
-    while "://" not in path and os.path.lexists(path) and time.monotonic() < until:
+    """Give the old device node a moment to disappear or be replaced (a URL or a name like COM5 returns at once)."""
+    if "://" in path:
+        return
+    before = _node_identity(path)
+    while before is not None and _node_identity(path) == before and time.monotonic() < until:
         time.sleep(REOPEN_POLL_S / 5)
 
 

@@ -76,12 +76,15 @@ PROCESSING_ERROR: Final = "Error during download or delete command processing"
 class Faults:
     """Faults to inject; assign a new one (or change a field) on ``SimulatedMeadow.faults`` at any time.
 
-    Packet numbers count the data packets of one download from 1. One-shot faults (the packet
+    Packet numbers count the data packets of one download from 1 (with ``session_packets``, of
+    every download since the board started, so "packet 3" can be the second file's). One-shot faults (the packet
     numbers, ``init_fail_once``, ``resend_once``) clear themselves when they fire, so each fires
     exactly once; counts (``init_fail_times``) count down. ``SimulatedMeadow.faults_fired`` counts
     what fired.
     """
 
+    #: Count packet numbers across downloads instead of per download.
+    session_packets: bool = False
     #: Drop the Nth data packet of the download → CRC (and size) mismatch at END (spec §15).
     drop_data_packet: int | None = None
     #: Flip the bits of the first byte of the Nth data packet → CRC mismatch at END.
@@ -217,6 +220,8 @@ class SimulatedMeadow:
         self.starts: Counter[str] = Counter()
         self.host_attached = False
         self.bytes_received = 0
+        #: Data packets received during downloads, over the board's whole life.
+        self.data_packets = 0
         #: Frames dropped because they were too big or not HCOM (§1, §2); FrameDecoder counts bad COBS.
         self.frames_dropped = 0
         self._decoder = FrameDecoder()
@@ -447,8 +452,9 @@ class SimulatedMeadow:
         if download is None:
             return []  # data outside a download is ignored (spec §15)
         download.packets += 1
-        number = download.packets
+        self.data_packets += 1
         faults = self.faults
+        number = self.data_packets if faults.session_packets else download.packets
         if faults.drop_data_packet == number:
             faults.drop_data_packet = None
             self._fire("drop_data_packet")
@@ -655,6 +661,7 @@ class SimulatedMeadow:
         """RECONNECT echoes the request's UserData (spec §11.3); input is ignored until the reboot ends."""
         self._reboot_until = now + self.reboot_s
         self.reboots_started += 1
+        self.host_attached = False  # the USB connection goes down with the reboot
         self._decoder = FrameDecoder()
         self._boot_concluded_at = None
         self._paused_until = 0.0
