@@ -207,25 +207,25 @@ class PtyBoard:
             timeout = min(timeout, event_at - now)
         if self._unplug_at is not None:
             timeout = min(timeout, self._unplug_at - now)
+        # POLLHUP (nobody has the slave open) tells whether the host holds the port; select() then waits
+        # with microsecond timeouts (poll() rounds up to whole milliseconds, which would slow the pacer).
         poller = select.poll()
-        mask = (select.POLLIN if can_read else 0) | (select.POLLOUT if can_write else 0)
-        poller.register(master, mask)
-        events = poller.poll(max(timeout, 0.0) * 1000)
-        revents = events[0][1] if events else 0
-        attached = not revents & select.POLLHUP
-        if not attached and not self._attached:
-            # Nobody has the port open: POLLHUP returns at once, so sleep instead of spinning.
-            self._stop.wait(min(POLL_S, max(timeout, 0.0)))
-            return
+        poller.register(master, 0)
+        attached = not any(revents & select.POLLHUP for _, revents in poller.poll(0))
         if attached != self._attached:
             self._attached = attached
             (self.board.host_opened if attached else self.board.host_closed)(time.monotonic())
             if not attached:
                 self._outbox.clear()
             return
-        if revents & select.POLLIN and can_read:
+        if not attached:
+            self._stop.wait(min(POLL_S, max(timeout, 0.0)))  # nobody is listening: nothing to read or write
+            return
+        readable, writable, _ = select.select(
+            [master] if can_read else [], [master] if can_write else [], [], max(timeout, 0.0))
+        if readable:
             self._read_from_host(master)
-        if revents & select.POLLOUT and can_write:
+        if writable:
             self._write_to_host(master)
 
     def _read_from_host(self, master: int) -> None:
