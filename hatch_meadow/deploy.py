@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from hatch_meadow.atomicfile import save_atomic
-from hatch_meadow.device import MEADOW_ROOT, MeadowDevice
+from hatch_meadow.device import MeadowDevice
 from hatch_meadow.errors import DeviceRejectedError, FindingsError, InputError
 from hatch_meadow.names import CREDENTIAL_FILES
 from hatch_meadow.protocol.crc import nuttx_crc32
+from hatch_meadow.protocol.paths import MEADOW_ROOT, upload_path_problem
 from hatch_meadow.state import fingerprint
 
 #: Folders on the board that hold the app's data and the OS's own state: never deleted or synced.
@@ -222,11 +223,10 @@ def check_upload_path(path: str) -> None:
     Raises:
         InputError: naming the file.
     """
-    if not path.isascii() or any(c in path for c in "\\\0") or path.endswith("/"):
-        raise InputError(f"{path}: the board takes only plain ASCII file names", hint="rename the file")
-    if len(("meadow0/" + path).split("/")) > 8 or any(part in ("", ".", "..") for part in path.split("/")):
-        raise InputError(f"{path}: too deep or not a plain relative path for /meadow0/ (at most 6 sub-folders)",
-                         hint="flatten the output folder")
+    problem = upload_path_problem(path)
+    if problem is not None:
+        hint = "rename the file" if "ASCII" in problem else "flatten the output folder"
+        raise InputError(f"{path!r}: {problem}", hint=hint)
 
 
 def read_output_dir_checked(folder: Path) -> dict[str, bytes]:

@@ -26,6 +26,7 @@ from hatch_meadow.protocol.codes import MAX_DATA_BYTES, RequestType, ResponseTyp
 from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.protocol.exchange import Exchange, Status, SyncBarrier, transfer_failure
 from hatch_meadow.protocol.framing import FrameDecoder, encode_frame
+from hatch_meadow.protocol.paths import MEADOW_ROOT
 from hatch_meadow.protocol.text import FileEntry, parse_device_info, parse_file_line, runtime_enabled
 from hatch_meadow.transport import Transport
 
@@ -51,7 +52,6 @@ ATTACH_TIMEOUT_S: Final = 5.0
 WRITE_ATTEMPTS: Final = 3
 #: Packets written per transport write: big writes keep USB busy without any pause near the 3 s watchdog.
 PACKETS_PER_WRITE: Final = 8
-MEADOW_ROOT: Final = "/meadow0/"
 
 Progress = Callable[[int, int], None]  # (bytes sent, total)
 

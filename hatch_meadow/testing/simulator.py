@@ -26,37 +26,30 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Final
 
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PRIVATE_KEY
 from hatch_meadow.protocol.codes import (
     DEVICE_WATCHDOG_S,
     FILE_INFO_SIZE,
-    HEADER_SIZE,
     MAX_PACKET_BYTES,
     RequestType,
     ResponseType,
 )
-from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.protocol.framing import FrameDecoder, encode_frame
 from hatch_meadow.protocol.packets import DataPacket, FileInfo, Message, PacketError, parse_packet
+from hatch_meadow.protocol.paths import MEADOW_ROOT
+from hatch_meadow.testing.board_files import FileOperations, resolve_file_path
+from hatch_meadow.testing.download import Download
+from hatch_meadow.testing.faults import Faults
+from hatch_meadow.testing.replies import PROCESSING_ERROR, decode_name, error, info, reply
+
+__all__ = ["Faults", "SimulatedMeadow"]
 
 logger = logging.getLogger(__name__)
 
-#: The F7 flash file system root; every stored path starts with it (spec §7.2, §10.1).
-ROOT: Final = "/meadow0/"
-#: A destination path may have at most 8 elements, /meadow0 included (spec §7.2).
-MAX_PATH_ELEMENTS: Final = 8
-#: LittleFS block size: the §8.1 example lists 9908 bytes as 12 KB, i.e. 3 blocks of 4 KiB.
-FS_BLOCK_BYTES: Final = 4096
-#: "File N% downloaded" is sent each time the percentage crosses a multiple of 10 (spec §7.4).
-PROGRESS_STEP_PERCENT: Final = 10
-#: Device → host packets are at most 8192 decoded bytes, so 8180 payload bytes per message (spec §1, §8.4).
-MAX_REPLY_PAYLOAD_BYTES: Final = MAX_PACKET_BYTES - HEADER_SIZE
 #: Firmware accepts header versions ≥ 7; 6 gets a warning, below 6 is refused (spec §3).
 MIN_VERSION_ACCEPTED: Final = 7
 MIN_VERSION_TOLERATED: Final = 6
@@ -69,116 +62,7 @@ DEFAULT_SERIAL_NUMBER: Final = "3A1F0C2B7D45"
 DEFAULT_DEVICE_NAME: Final = "MeadowF7"
 DEFAULT_OS_VERSION: Final = "2.0.1.0"
 
-#: The firmware's catch-all follow-up error for a refused download or delete (spec §7.2, §8.1).
-PROCESSING_ERROR: Final = "Error during download or delete command processing"
-
-@dataclass
-class Faults:
-    """Faults to inject; assign a new one (or change a field) on ``SimulatedMeadow.faults`` at any time.
-
-    Packet numbers count the data packets of one download from 1 (with ``session_packets``, of
-    every download since the board started, so "packet 3" can be the second file's). One-shot faults (the packet
-    numbers, ``init_fail_once``, ``resend_once``) clear themselves when they fire, so each fires
-    exactly once; counts (``init_fail_times``) count down. ``SimulatedMeadow.faults_fired`` counts
-    what fired.
-    """
-
-    #: Count packet numbers across downloads instead of per download.
-    session_packets: bool = False
-    #: Drop the Nth data packet of the download → CRC (and size) mismatch at END (spec §15).
-    drop_data_packet: int | None = None
-    #: Flip the bits of the first byte of the Nth data packet → CRC mismatch at END.
-    corrupt_data_packet: int | None = None
-    #: After the Nth data packet, hang: ignore everything (no watchdog either) until ``unstall()``.
-    stall_after_packets: int | None = None
-    #: After the Nth data packet, stop reading for ``pause_s`` seconds while the clock (and the 3 s
-    #: download watchdog) keeps running: flash busy, USB back-pressure on the host (spec §1, §7.5).
-    pause_after_packet: int | None = None
-    pause_s: float = 4.0
-    #: Never answer anything: a port that is not a Meadow.
-    silent: bool = False
-    #: Send a TEXT_MONO_STDOUT line before every Nth reply message (0 = never; spec §5, §16).
-    unsolicited_every: int = 0
-    #: Send a TEXT_MONO_STDOUT line before this share of the reply messages (random, seeded).
-    stdout_share: float = 0.0
-    #: Send a lone 0x00 (an empty frame, spec §2) before this share of the reply messages.
-    zero_share: float = 0.0
-    #: Follow every TEXT_ERROR and DNLD_FAIL_RESEND with a CONCLUDED (the spec allows stray ones, §5).
-    concluded_after_error: bool = False
-    #: Ask the transport to deliver reply bytes in writes of 1..``split_max_bytes`` bytes.
-    split_replies: bool = False
-    split_max_bytes: int = 7
-    #: Ask the transport to hold each burst of replies back this long (seconds).
-    reply_latency_s: float = 0.0
-    #: The next START gets INIT_DOWNLOAD_FAIL "… another file is being processed" (spec §7.3).
-    init_fail_once: bool = False
-    #: The next K STARTs get INIT_DOWNLOAD_FAIL (transient), then they succeed.
-    init_fail_times: int = 0
-    #: The next download fails after its first data packet as if the watchdog fired (spec §7.5).
-    resend_once: bool = False
-    #: The first download reaching data packet N fails there as if the watchdog fired.
-    resend_after_packet: int | None = None
-
-
-@dataclass
-class _Download:
-    """An active F7 file download (spec §7.3 to §7.6)."""
-
-    path: str
-    size: int
-    crc: int
-    deadline: float
-    buffer: bytearray = field(default_factory=bytearray)
-    running_crc: int = 0
-    packets: int = 0
-    reported_percent: int = 0
-
-
-def resolve_file_path(name: str) -> str | None:
-    """The full path a START/DELETE name stands for, or None if the firmware rejects it (spec §7.2).
-
-    A bare name goes to ``/meadow0/``; otherwise the name must start with ``/meadow0/``, not end in
-    ``/`` and have at most 8 elements. There is no SD card (``/mmcsd0/``) on the simulated board.
-    """
-    if not name:
-        return None
-    if "/" not in name:
-        return ROOT + name
-    if not name.startswith(ROOT) or name.endswith("/"):
-        return None
-    return name if _elements_ok(name) else None
-
-
-def resolve_list_folder(text: str) -> str | None:
-    """The folder (ending in ``/``) a LIST request names, or None if malformed (spec §8.1).
-
-    A bare name is a sub-folder of ``/meadow0``; the ``/meadow0/`` form must end in ``/``.
-    """
-    if not text:
-        return None
-    if "/" not in text:
-        return ROOT + text + "/"
-    if not text.startswith(ROOT) or not text.endswith("/"):
-        return None
-    return text if _elements_ok(text.rstrip("/")) else None
-
-
-def _elements_ok(path: str) -> bool:
-    # sim: empty, "." and ".." elements are refused rather than normalised.
-    parts = path.split("/")[1:]
-    return len(parts) <= MAX_PATH_ELEMENTS and not any(p in ("", ".", "..") for p in parts)
-
-
-def _kilobytes(size: int) -> int:
-    """Allocated blocks * block size / 1024, as the firmware lists it (spec §8.1)."""
-    return -(-size // FS_BLOCK_BYTES) * FS_BLOCK_BYTES // 1024
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
-class SimulatedMeadow:
+class SimulatedMeadow(FileOperations):
     """A Meadow F7 board speaking HCOM, without I/O (spec §15).
 
     State is plain attributes so tests can set it up and inspect it: ``files`` (full paths such as
@@ -225,7 +109,7 @@ class SimulatedMeadow:
         #: Frames dropped because they were too big or not HCOM (§1, §2); FrameDecoder counts bad COBS.
         self.frames_dropped = 0
         self._decoder = FrameDecoder()
-        self._download: _Download | None = None
+        self._download: Download | None = None
         self._upload: str | None = None
         self._reboot_until: float | None = None
         self._owe_boot_concluded = False
@@ -346,7 +230,7 @@ class SimulatedMeadow:
             replies += self._abort_download(download)
         if self._boot_concluded_at is not None and now >= self._boot_concluded_at:
             self._boot_concluded_at = None
-            replies.append(_reply(ResponseType.TEXT_CONCLUDED))
+            replies.append(reply(ResponseType.TEXT_CONCLUDED))
         if self._paused_until > 0.0 and now >= self._paused_until:
             self._paused_until = 0.0
             held, self._held_packets = self._held_packets, []
@@ -377,7 +261,7 @@ class SimulatedMeadow:
             if faults.concluded_after_error and message.type in (ResponseType.TEXT_ERROR,
                                                                   ResponseType.DNLD_FAIL_RESEND):
                 self._fire("concluded_after_error")
-                wire += encode_frame(_reply(ResponseType.TEXT_CONCLUDED).encode())
+                wire += encode_frame(reply(ResponseType.TEXT_CONCLUDED).encode())
         return bytes(wire)
 
     def split_size(self) -> int:
@@ -405,12 +289,12 @@ class SimulatedMeadow:
         if self._owe_boot_concluded and self.boot_concluded_delay_s is None:
             # The post-boot CONCLUDED in front of the first reply (the legacy mode, module docstring).
             self._owe_boot_concluded = False
-            replies.append(_reply(ResponseType.TEXT_CONCLUDED))
+            replies.append(reply(ResponseType.TEXT_CONCLUDED))
         if parsed.version < MIN_VERSION_TOLERATED:
-            return [*replies, _error(f"Meadow is expecting a different CLI Protocol version, got {parsed.version}"),
-                    _reply(ResponseType.TEXT_CONCLUDED)]
+            return [*replies, error(f"Meadow is expecting a different CLI Protocol version, got {parsed.version}"),
+                    reply(ResponseType.TEXT_CONCLUDED)]
         if parsed.version < MIN_VERSION_ACCEPTED:
-            replies.append(_info(f"Meadow is expecting a different CLI Protocol version, got {parsed.version}"))
+            replies.append(info(f"Meadow is expecting a different CLI Protocol version, got {parsed.version}"))
         handler = self._handlers.get(parsed.type, self._on_unknown)
         return replies + handler(parsed, now)
 
@@ -418,19 +302,19 @@ class SimulatedMeadow:
 
     def _on_start(self, request: Message, now: float) -> list[Message]:
         if self.runtime_enabled:
-            return [_error("Mono must be disabled for file download"), _reply(ResponseType.INIT_DOWNLOAD_FAIL),
-                    _reply(ResponseType.TEXT_CONCLUDED)]
+            return [error("Mono must be disabled for file download"), reply(ResponseType.INIT_DOWNLOAD_FAIL),
+                    reply(ResponseType.TEXT_CONCLUDED)]
         try:
             info = FileInfo.unpack(request.payload)
         except PacketError:
-            return [_error(PROCESSING_ERROR), _reply(ResponseType.TEXT_CONCLUDED)]
-        name = _decode_name(request.payload[FILE_INFO_SIZE:])
+            return [error(PROCESSING_ERROR), reply(ResponseType.TEXT_CONCLUDED)]
+        name = decode_name(request.payload[FILE_INFO_SIZE:])
         path = resolve_file_path(name)
         if path is None:
             # No INIT_DOWNLOAD_FAIL on this path (spec §7.2).
-            return [_error(f"Path name '{name}' is invalid"), _reply(ResponseType.TEXT_CONCLUDED),
-                    _error(PROCESSING_ERROR)]
-        replies = [_reply(ResponseType.TEXT_ACCEPTED)]
+            return [error(f"Path name '{name}' is invalid"), reply(ResponseType.TEXT_CONCLUDED),
+                    error(PROCESSING_ERROR)]
+        replies = [reply(ResponseType.TEXT_ACCEPTED)]
         self.starts[path] += 1
         if self.faults.init_fail_once or self.faults.init_fail_times > 0:
             if self.faults.init_fail_once:
@@ -440,12 +324,12 @@ class SimulatedMeadow:
             self._fire("init_fail_once" if self.faults.init_fail_times == 0 else "init_fail")
             # sim: CONCLUDED follows a failed open (unconfirmed on hardware, spec §7.3).
             reason = f"File '{path}' Init for download failed because another file is being processed"
-            return [*replies, _reply(ResponseType.INIT_DOWNLOAD_FAIL, reason), _reply(ResponseType.TEXT_CONCLUDED)]
+            return [*replies, reply(ResponseType.INIT_DOWNLOAD_FAIL, reason), reply(ResponseType.TEXT_CONCLUDED)]
         # Delete, then create (Meadow issue #855 workaround), and arm the watchdog (spec §7.3).
         self.files.pop(path, None)
         self.files[path] = b""
-        self._download = _Download(path=path, size=info.size, crc=info.crc, deadline=now + self.watchdog_s)
-        return [*replies, _reply(ResponseType.INIT_DOWNLOAD_OKAY)]
+        self._download = Download(path=path, size=info.size, crc=info.crc, deadline=now + self.watchdog_s)
+        return [*replies, reply(ResponseType.INIT_DOWNLOAD_OKAY)]
 
     def _on_data(self, packet: DataPacket, now: float) -> list[Message]:
         download = self._download
@@ -464,17 +348,7 @@ class SimulatedMeadow:
             faults.corrupt_data_packet = None
             self._fire("corrupt_data_packet")
             data = bytes([data[0] ^ 0xFF]) + data[1:]
-        replies: list[Message] = []
-        if download.size > 0:
-            # Progress is computed from the bytes received *before* this packet (spec §7.4).
-            percent = len(download.buffer) * 100 // download.size
-            step = percent - percent % PROGRESS_STEP_PERCENT
-            if step > download.reported_percent:
-                download.reported_percent = step
-                replies.append(_info(f"File {step}% downloaded"))
-        download.buffer += data
-        download.running_crc = nuttx_crc32(data, download.running_crc)
-        download.deadline = now + self.watchdog_s
+        replies = download.append(data, now + self.watchdog_s)
         if (faults.resend_once and number == 1) or faults.resend_after_packet == number:
             if faults.resend_after_packet == number:
                 faults.resend_after_packet = None
@@ -492,129 +366,24 @@ class SimulatedMeadow:
             self._stalled = True
         return replies
 
-    def _abort_download(self, download: _Download) -> list[Message]:
+    def _abort_download(self, download: Download) -> list[Message]:
         """Watchdog expiry: delete the partial file, clear the receive buffer, ask for a resend (§7.5)."""
         self._download = None
         self.files.pop(download.path, None)
         self._decoder = FrameDecoder()
-        return [_reply(ResponseType.DNLD_FAIL_RESEND, f"File '{download.path}' download failed, resend")]
+        return [reply(ResponseType.DNLD_FAIL_RESEND, f"File '{download.path}' download failed, resend")]
 
     def _on_end(self, request: Message, now: float) -> list[Message]:
         download = self._download
-        concluded = _reply(ResponseType.TEXT_CONCLUDED)
+        concluded = reply(ResponseType.TEXT_CONCLUDED)
         if download is None:
-            return [_error("'End' command received, but no active download"), concluded]
+            return [error("'End' command received, but no active download"), concluded]
         self._download = None
-        content = bytes(download.buffer)
-        self.files[download.path] = content
-        # Three CRCs and the size are compared (spec §7.6); "f/s read" is the stored file's CRC.
-        stored_crc = nuttx_crc32(content)
-        received = len(content)
-        prefix = f"Download of '{download.path}'"
-        if not download.running_crc == download.crc == stored_crc:
-            # sim: a failed file stays on the flash as written; the spec does not say it is deleted.
-            result = _error(f"{prefix} failed due to checksum mismatch, f/s read:0x{stored_crc:08X}, "
-                            f"dnld calc:0x{download.running_crc:08X}, sender:0x{download.crc:08X}")
-        elif received != download.size:
-            result = _error(f"{prefix} failed due to file size mismatch calculated:{received}, "
-                            f"sender:{download.size}")
-        else:
-            result = _info(f"{prefix} succeeded (checksum:0x{download.crc:08X})")
-        return [result, concluded]
+        # sim: a failed file stays on the flash as written; the spec does not say it is deleted.
+        self.files[download.path] = bytes(download.buffer)
+        return [download.verdict(), concluded]
 
     # -- other file operations (spec §8) ----------------------------------------------------------------
-
-    def _on_list(self, request: Message, now: float) -> list[Message]:
-        with_crc = request.type == RequestType.LIST_FILES_SUBDIR_CRC
-        sent = _decode_name(request.payload)
-        folder = resolve_list_folder(sent)
-        if folder is None or not self._folder_exists(folder):
-            return [_error(f"Path name '{sent}' is invalid")]  # and no CONCLUDED (spec §8.1, issue #837)
-        show_dirs = "/" in sent  # sub-directories are not listed for bare-name requests
-        files: dict[str, bytes] = {}
-        dirs: set[str] = set()
-        for path, content in self.files.items():
-            if path.startswith(folder):
-                head, sep, _ = path[len(folder):].partition("/")
-                if sep:
-                    dirs.add(head)
-                else:
-                    files[head] = content
-        if not show_dirs:
-            dirs.clear()
-        member = ResponseType.TEXT_CRC_MEMBER if with_crc else ResponseType.TEXT_LIST_MEMBER
-        replies = [_reply(ResponseType.TEXT_ACCEPTED), _reply(ResponseType.TEXT_LIST_HEADER),
-                   _reply(ResponseType.TEXT_LIST_MEMBER, f"Directory:{sent}")]
-        for name in sorted(files.keys() | dirs):  # LittleFS lists a directory in name order
-            if name in dirs:
-                replies.append(_reply(ResponseType.TEXT_LIST_MEMBER, f"/{name}"))
-            elif with_crc:
-                content = files[name]
-                line = f"{name} [0x{nuttx_crc32(content):08x}] {_kilobytes(len(content))} KB ({len(content)} bytes)"
-                replies.append(_reply(member, line))
-            else:
-                replies.append(_reply(member, name))
-        if with_crc:
-            total = sum(len(c) for c in files.values())
-            kb = sum(_kilobytes(len(c)) for c in files.values())
-            summary = (f"A total of {_plural(len(files), 'file', 'files')} and "
-                       f"{_plural(len(dirs), 'directory', 'directories')} using {kb} KB ({total} bytes)")
-        else:
-            summary = f"A total of {len(files)} files and {len(dirs)} directories found"
-        return [*replies, _reply(member, summary), _reply(ResponseType.TEXT_CONCLUDED)]
-
-    def _folder_exists(self, folder: str) -> bool:
-        # Directories exist while they hold a file: deleting the last file removes them (spec §8.2).
-        return folder == ROOT or any(path.startswith(folder) for path in self.files)
-
-    def _on_delete(self, request: Message, now: float) -> list[Message]:
-        concluded = _reply(ResponseType.TEXT_CONCLUDED)
-        if self.runtime_enabled:
-            return [_error("Mono must be disabled for file delete"), concluded]  # sim: text not in the spec
-        if len(request.payload) < FILE_INFO_SIZE:
-            return [_error(PROCESSING_ERROR), concluded]
-        name = _decode_name(request.payload[FILE_INFO_SIZE:])
-        path = resolve_file_path(name)
-        if path is None:
-            return [_error(f"Path name '{name}' is invalid"), concluded, _error(PROCESSING_ERROR)]
-        if self.files.pop(path, None) is None:
-            result = _error(f"Meadow failed to delete file '{path}', No such file")
-        else:
-            result = _info(f"File '{path}' deleted")
-        return [_reply(ResponseType.TEXT_ACCEPTED), result, concluded]
-
-    def _on_upload_init(self, request: Message, now: float) -> list[Message]:
-        name = _decode_name(request.payload)
-        path = resolve_file_path(name)
-        accepted = _reply(ResponseType.TEXT_ACCEPTED)
-        if path is None or path not in self.files:
-            self._upload = None
-            # sim: the failure text is borrowed from §8.4; INIT_UPLOAD_FAIL ends the request (§8.3).
-            return [accepted, _error(f"File '{name}' cannot be opened"), _reply(ResponseType.INIT_UPLOAD_FAIL)]
-        content = self.files[path]
-        self._upload = path
-        block = FileInfo(size=len(content), crc=nuttx_crc32(content)).pack()
-        return [accepted, _reply(ResponseType.INIT_UPLOAD_OKAY, payload=block + path.encode())]
-
-    def _on_upload_start(self, request: Message, now: float) -> list[Message]:
-        path, self._upload = self._upload, None
-        if path is None or path not in self.files:
-            return [_error("No file upload has been initialised"), _reply(ResponseType.TEXT_CONCLUDED)]
-        content = self.files[path]
-        chunks = [_reply(ResponseType.UPLOADING_FILE_DATA, payload=content[i:i + MAX_REPLY_PAYLOAD_BYTES])
-                  for i in range(0, len(content), MAX_REPLY_PAYLOAD_BYTES)]
-        return [*chunks, _reply(ResponseType.UPLOAD_FILE_COMPLETED), _reply(ResponseType.TEXT_CONCLUDED)]
-
-    def _on_initial_bytes(self, request: Message, now: float) -> list[Message]:
-        name = _decode_name(request.payload)
-        path = resolve_file_path(name)
-        replies = [_reply(ResponseType.TEXT_ACCEPTED)]
-        if path is None or path not in self.files:
-            replies.append(_error(f"File '{name}' cannot be opened"))
-        else:
-            replies.append(_reply(ResponseType.SEND_INITIAL_FILE_BYTES,
-                                  payload=self.files[path][:MAX_REPLY_PAYLOAD_BYTES]))
-        return [*replies, _reply(ResponseType.TEXT_CONCLUDED)]
 
     # -- device information, runtime, reboots (spec §10.2, §11) -----------------------------------------
 
@@ -630,32 +399,32 @@ class SimulatedMeadow:
         return "~".join(f"{key}|{value}" for key, value in fields)
 
     def _on_device_info(self, request: Message, now: float) -> list[Message]:
-        return [_reply(ResponseType.TEXT_ACCEPTED), _reply(ResponseType.TEXT_DEVICE_INFO, self.device_info_text()),
-                _reply(ResponseType.TEXT_CONCLUDED)]
+        return [reply(ResponseType.TEXT_ACCEPTED), reply(ResponseType.TEXT_DEVICE_INFO, self.device_info_text()),
+                reply(ResponseType.TEXT_CONCLUDED)]
 
     def _on_device_name(self, request: Message, now: float) -> list[Message]:
-        return [_reply(ResponseType.TEXT_ACCEPTED), _reply(ResponseType.TEXT_DEVICE_INFO, self.device_name),
-                _reply(ResponseType.TEXT_CONCLUDED)]
+        return [reply(ResponseType.TEXT_ACCEPTED), reply(ResponseType.TEXT_DEVICE_INFO, self.device_name),
+                reply(ResponseType.TEXT_CONCLUDED)]
 
     def _on_run_state(self, request: Message, now: float) -> list[Message]:
         state = "enabled" if self.runtime_enabled else "disabled"
-        return [_reply(ResponseType.TEXT_ACCEPTED), _info(f"Mono is {state}"), _reply(ResponseType.TEXT_CONCLUDED)]
+        return [reply(ResponseType.TEXT_ACCEPTED), info(f"Mono is {state}"), reply(ResponseType.TEXT_CONCLUDED)]
 
     def _on_mono_switch(self, request: Message, now: float) -> list[Message]:
         # sim: the flag flips at once; nobody can ask before the reboot ends, so that is unobservable.
         self.runtime_enabled = request.type == RequestType.MONO_ENABLE
         state = "enabled" if self.runtime_enabled else "disabled"
-        return [_reply(ResponseType.TEXT_ACCEPTED), _info(f"Mono has been {state}. Restarting F7 Micro"),
+        return [reply(ResponseType.TEXT_ACCEPTED), info(f"Mono has been {state}. Restarting F7 Micro"),
                 self._begin_reboot(request, now)]
 
     def _on_restart(self, request: Message, now: float) -> list[Message]:
-        return [_reply(ResponseType.TEXT_ACCEPTED), self._begin_reboot(request, now)]
+        return [reply(ResponseType.TEXT_ACCEPTED), self._begin_reboot(request, now)]
 
     def _on_acknowledge(self, request: Message, now: float) -> list[Message]:
-        return [_reply(ResponseType.TEXT_ACCEPTED), _reply(ResponseType.TEXT_CONCLUDED)]
+        return [reply(ResponseType.TEXT_ACCEPTED), reply(ResponseType.TEXT_CONCLUDED)]
 
     def _on_unknown(self, request: Message, now: float) -> list[Message]:
-        return [_error(f"Request type 0x{request.type:04X} is not supported"), _reply(ResponseType.TEXT_CONCLUDED)]
+        return [error(f"Request type 0x{request.type:04X} is not supported"), reply(ResponseType.TEXT_CONCLUDED)]
 
     def _begin_reboot(self, request: Message, now: float) -> Message:
         """RECONNECT echoes the request's UserData (spec §11.3); input is ignored until the reboot ends."""
@@ -667,7 +436,7 @@ class SimulatedMeadow:
         self._paused_until = 0.0
         self._held_packets.clear()
         self._unread.clear()
-        return _reply(ResponseType.TEXT_RECONNECT, user_data=request.user_data)
+        return reply(ResponseType.TEXT_RECONNECT, user_data=request.user_data)
 
     def _finish_reboot(self, now: float) -> None:
         self._reboot_until = None
@@ -685,28 +454,9 @@ class SimulatedMeadow:
 
         The pass file is optional: without one, the store keeps whatever passphrase it had.
         """
-        if ROOT + CLIENT_CERT not in self.files or ROOT + PRIVATE_KEY not in self.files:
+        if MEADOW_ROOT + CLIENT_CERT not in self.files or MEADOW_ROOT + PRIVATE_KEY not in self.files:
             return
         for name in CREDENTIAL_FILES:
-            content = self.files.pop(ROOT + name, None)
+            content = self.files.pop(MEADOW_ROOT + name, None)
             if content is not None:
                 self.esp_store[name] = content
-
-
-def _decode_name(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
-
-
-def _reply(kind: ResponseType, text: str = "", *, payload: bytes | None = None, user_data: int = 0) -> Message:
-    """One device message: seq 0, the device's version (Message's default, 7), text cut at CR/LF (§5)."""
-    if payload is None:
-        payload = re.split(r"[\r\n]", text, maxsplit=1)[0].encode()
-    return Message(type=kind, user_data=user_data, payload=payload[:MAX_REPLY_PAYLOAD_BYTES])
-
-
-def _info(text: str) -> Message:
-    return _reply(ResponseType.TEXT_INFORMATION, text)
-
-
-def _error(text: str) -> Message:
-    return _reply(ResponseType.TEXT_ERROR, text)

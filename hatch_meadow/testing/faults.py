@@ -1,0 +1,53 @@
+"""Faults the simulated Meadow can be told to show (spec §5, §7, §15)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Faults:
+    """Faults to inject; assign a new one (or change a field) on ``SimulatedMeadow.faults`` at any time.
+
+    Packet numbers count the data packets of one download from 1 (with ``session_packets``, of
+    every download since the board started, so "packet 3" can be the second file's). One-shot faults (the packet
+    numbers, ``init_fail_once``, ``resend_once``) clear themselves when they fire, so each fires
+    exactly once; counts (``init_fail_times``) count down. ``SimulatedMeadow.faults_fired`` counts
+    what fired.
+    """
+
+    #: Count packet numbers across downloads instead of per download.
+    session_packets: bool = False
+    #: Drop the Nth data packet of the download → CRC (and size) mismatch at END (spec §15).
+    drop_data_packet: int | None = None
+    #: Flip the bits of the first byte of the Nth data packet → CRC mismatch at END.
+    corrupt_data_packet: int | None = None
+    #: After the Nth data packet, hang: ignore everything (no watchdog either) until ``unstall()``.
+    stall_after_packets: int | None = None
+    #: After the Nth data packet, stop reading for ``pause_s`` seconds while the clock (and the 3 s
+    #: download watchdog) keeps running: flash busy, USB back-pressure on the host (spec §1, §7.5).
+    pause_after_packet: int | None = None
+    pause_s: float = 4.0
+    #: Never answer anything: a port that is not a Meadow.
+    silent: bool = False
+    #: Send a TEXT_MONO_STDOUT line before every Nth reply message (0 = never; spec §5, §16).
+    unsolicited_every: int = 0
+    #: Send a TEXT_MONO_STDOUT line before this share of the reply messages (random, seeded).
+    stdout_share: float = 0.0
+    #: Send a lone 0x00 (an empty frame, spec §2) before this share of the reply messages.
+    zero_share: float = 0.0
+    #: Follow every TEXT_ERROR and DNLD_FAIL_RESEND with a CONCLUDED (the spec allows stray ones, §5).
+    concluded_after_error: bool = False
+    #: Ask the transport to deliver reply bytes in writes of 1..``split_max_bytes`` bytes.
+    split_replies: bool = False
+    split_max_bytes: int = 7
+    #: Ask the transport to hold each burst of replies back this long (seconds).
+    reply_latency_s: float = 0.0
+    #: The next START gets INIT_DOWNLOAD_FAIL "… another file is being processed" (spec §7.3).
+    init_fail_once: bool = False
+    #: The next K STARTs get INIT_DOWNLOAD_FAIL (transient), then they succeed.
+    init_fail_times: int = 0
+    #: The next download fails after its first data packet as if the watchdog fired (spec §7.5).
+    resend_once: bool = False
+    #: The first download reaching data packet N fails there as if the watchdog fired.
+    resend_after_packet: int | None = None
