@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -279,66 +279,105 @@ def deploy(
     board = device.attach()
     result.serial = board.serial_number
     say(f"{result.port}: Meadow {board.serial_number} (OS {board.os_version})")
-    send_creds = creds is not None and (force or record is None or creds.clear
-                                        or not record.has(result.serial, creds.digest))
-    if creds is not None and not send_creds:
-        result.credentials = "skipped"
-        result.skipped.extend(CREDENTIAL_FILES)
-        result.thumbprint = creds.thumbprint
-        say("credentials unchanged since the last deploy to this board: skipped (`hatch-meadow deploy --force` "
-            "sends them again)")
-    if not send_creds and not uploads and local is None:
-        result.seconds = time.monotonic() - started
-        return result
-
-    runtime_was_enabled = device.runtime_state()
-    if not runtime_was_enabled and record is not None and record.runtime_pending(result.serial):
-        say("an earlier deploy to this board was interrupted after disabling its runtime: it is enabled again at "
-            "the end")
-        runtime_was_enabled = True
-    elif runtime_was_enabled:
-        # Noted first, so that a deploy killed while the app is off is finished by the next one.
-        _note_runtime(record, result.serial, disabled_by_us=True, warn=warn or say)
-        say("disabling the runtime (the board restarts)")
-        device.disable_runtime()
-        result.reboots += 1
-    try:
-        _send(device, result, creds if send_creds else None, uploads, local, progress, say)
-    except BaseException:
-        if runtime_was_enabled:  # never leave the app switched off because a deploy failed
-            with contextlib.suppress(Exception):
-                device.enable_runtime()
-                _note_runtime(record, result.serial, disabled_by_us=False, warn=warn or say)
-        raise
-    if runtime_was_enabled:
-        say("enabling the runtime again (the board restarts and imports the credentials)")
-        device.enable_runtime()
-        _note_runtime(record, result.serial, disabled_by_us=False, warn=warn or say)
-        result.reboots += 1
-    elif reboot and send_creds:
-        say("restarting the board so it imports the credentials")
-        device.reset()
-        result.reboots += 1
-    if send_creds and (runtime_was_enabled or reboot):
-        left = {e.name for e in device.list_files(MEADOW_ROOT, crc=False) if not e.is_dir}
-        still = sorted(set(CREDENTIAL_FILES) & left)
-        if still:
-            raise DeviceRejectedError(f"{result.port}: the board restarted but did not import {', '.join(still)} "
-                                      "(they are still in /meadow0/)", hint="Meadow OS 1.10 or later is needed for "
-                                      "TLS client certificates; update the OS and deploy again")
-        result.imported = True
-        say("the board wiped its stored credentials" if creds is not None and creds.clear
-            else "the board imported the credentials into its secrets store")
-    if send_creds and creds is not None and record is not None:
-        try:
-            record.remember(result.serial, creds)
-        except OSError as exc:  # the board has them; only the skip-next-time memory is lost
-            (warn or say)(f"could not save the deploy record {record.path} ({exc.strerror}); the next deploy "
-                          "will send the credentials again")
+    to_send = _credentials_to_send(creds, record, result, force=force, say=say)
+    if to_send is not None or uploads or local is not None:
+        with runtime_switched_off(device, record, result.serial, say=say, warn=warn or say) as runtime:
+            _send(device, result, to_send, uploads, local, progress, say)
+        result.reboots += runtime.reboots
+        if to_send is not None and not runtime.was_enabled and reboot:
+            say("restarting the board so it imports the credentials")
+            device.reset()
+            result.reboots += 1
+        if to_send is not None and (runtime.was_enabled or reboot):
+            _confirm_import(device, result, to_send, say)
+        if to_send is not None and record is not None:
+            _remember(record, result.serial, to_send, warn or say)
     result.wire_bytes = device.bytes_sent
     result.syncs = device.syncs
     result.seconds = time.monotonic() - started
     return result
+
+
+def _credentials_to_send(creds: CredentialSet | None, record: DeployRecord | None, result: DeployResult, *,
+                         force: bool, say: Report) -> CredentialSet | None:
+    """The set to send, or None when there is none or this board already has it (noted in ``result``)."""
+    if creds is None:
+        return None
+    if force or record is None or creds.clear or not record.has(result.serial, creds.digest):
+        return creds
+    result.credentials = "skipped"
+    result.skipped.extend(CREDENTIAL_FILES)
+    result.thumbprint = creds.thumbprint
+    say("credentials unchanged since the last deploy to this board: skipped (`hatch-meadow deploy --force` "
+        "sends them again)")
+    return None
+
+
+@dataclass
+class RuntimeSwitch:
+    """What ``runtime_switched_off`` did: whether the runtime is to be (and was) enabled again, reboots spent."""
+
+    was_enabled: bool
+    reboots: int = 0
+
+
+@contextlib.contextmanager
+def runtime_switched_off(device: MeadowDevice, record: DeployRecord | None, serial: str, *, say: Report,
+                         warn: Report) -> Iterator[RuntimeSwitch]:
+    """The runtime disabled inside the block (file writes need it off, spec §7.1) and enabled again on
+    the way out, whether the block succeeded or failed.
+
+    The record notes "disabled by us" before the runtime goes off, so a deploy killed inside the
+    block is finished by the next one: it finds the runtime off and the note, and enables it.
+    """
+    switch = RuntimeSwitch(was_enabled=device.runtime_state())
+    if not switch.was_enabled and record is not None and record.runtime_pending(serial):
+        say("an earlier deploy to this board was interrupted after disabling its runtime: it is enabled again at "
+            "the end")
+        switch.was_enabled = True
+    elif switch.was_enabled:
+        _note_runtime(record, serial, disabled_by_us=True, warn=warn)
+        say("disabling the runtime (the board restarts)")
+        device.disable_runtime()
+        switch.reboots += 1
+    try:
+        yield switch
+    except BaseException:
+        if switch.was_enabled:  # never leave the app switched off because a deploy failed
+            with contextlib.suppress(Exception):
+                device.enable_runtime()
+                _note_runtime(record, serial, disabled_by_us=False, warn=warn)
+        raise
+    if switch.was_enabled:
+        say("enabling the runtime again (the board restarts and imports the credentials)")
+        device.enable_runtime()
+        _note_runtime(record, serial, disabled_by_us=False, warn=warn)
+        switch.reboots += 1
+
+
+def _confirm_import(device: MeadowDevice, result: DeployResult, creds: CredentialSet, say: Report) -> None:
+    """After the restart the three files must be gone from /meadow0/ (the OS moved them, spec §10.2).
+
+    Raises:
+        DeviceRejectedError: they are still there (an OS without TLS client certificate support).
+    """
+    left = {e.name for e in device.list_files(MEADOW_ROOT, crc=False) if not e.is_dir}
+    still = sorted(set(CREDENTIAL_FILES) & left)
+    if still:
+        raise DeviceRejectedError(f"{result.port}: the board restarted but did not import {', '.join(still)} "
+                                  "(they are still in /meadow0/)", hint="Meadow OS 1.10 or later is needed for "
+                                  "TLS client certificates; update the OS and deploy again")
+    result.imported = True
+    say("the board wiped its stored credentials" if creds.clear
+        else "the board imported the credentials into its secrets store")
+
+
+def _remember(record: DeployRecord, serial: str, creds: CredentialSet, warn: Report) -> None:
+    try:
+        record.remember(serial, creds)
+    except OSError as exc:  # the board has them; only the skip-next-time memory is lost
+        warn(f"could not save the deploy record {record.path} ({exc.strerror}); the next deploy will send the "
+             "credentials again")
 
 
 def _note_runtime(record: DeployRecord | None, serial: str, *, disabled_by_us: bool, warn: Report) -> None:
