@@ -158,18 +158,16 @@ def deploy_project(layout: ProjectLayout, config: MeadowConfig, *, info: Report 
         FindingsError: credentials the board would reject (before any port is opened).
         DeviceError: the port or the board failed.
     """
+    from hatch_meadow.connect import open_device
     from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set, read_output_dir_checked
-    from hatch_meadow.device import MeadowDevice
-    from hatch_meadow.ports import resolve_port
     from hatch_meadow.state import state_dir
-    from hatch_meadow.transport import SerialTransport
 
     creds = load_credential_set(layout.credentials_dir, profile=config.profile, device_id=config.device_id)
     extra = read_deploy_files(layout.root, config.deploy_files)
     output_dir = layout.root / config.output_dir if config.output_dir else None
     if output_dir is not None:
         read_output_dir_checked(output_dir)  # refuse a missing or empty folder before opening the port
-    device = MeadowDevice(SerialTransport(resolve_port(config.port)))
+    device = open_device(config.port)
     try:
         return deploy(device, creds, record=DeployRecord.load(state_dir(layout.root)), reboot=config.reboot,
                       output_dir=output_dir, extra_files=extra, info=info)

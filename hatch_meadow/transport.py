@@ -1,7 +1,8 @@
 """The serial transport: the only module that talks to pyserial's port objects.
 
-Any port name or pyserial URL works (``/dev/ttyACM0``, ``COM5``, ``loop://``, and ``sim://`` for the
-built-in simulated Meadow). Errors are translated here, once, into the DeviceError family.
+Any port name or pyserial URL works (``/dev/ttyACM0``, ``COM5``, ``loop://``; ``sim://`` once
+``hatch_meadow.connect`` or a test has registered the simulated board). Errors are translated here,
+once, into the DeviceError family.
 """
 
 from __future__ import annotations
@@ -43,13 +44,6 @@ class Transport(Protocol):
     def reopen(self, deadline: float) -> None: ...  # close, then poll until the port opens again
 
 
-def _register_sim(port: str) -> None:
-    if port.startswith("sim://"):
-        from hatch_meadow.testing.protocol_sim import register_sim_url
-
-        register_sim_url()
-
-
 class SerialTransport:
     """A pyserial port, opened the way the vendor CLI opens it (DTR/RTS low, baud ignored by CDC-ACM)."""
 
@@ -66,7 +60,6 @@ class SerialTransport:
     def _open(self) -> SerialBase:
         import serial
 
-        _register_sim(self.path)
         try:
             port = serial.serial_for_url(self.path, do_not_open=True, timeout=0, write_timeout=self.write_timeout)
             port.dtr = False
@@ -211,6 +204,9 @@ def _translate(port: str, exc: Exception) -> Exception:
         return TransportError(f"{port}: permission denied", hint="on Linux add yourself to the 'dialout' group "
                               "(sudo usermod -aG dialout $USER, then log in again); close other programs using "
                               "the port")
+    if code == errno.ENOTTY or "Inappropriate ioctl" in text:
+        return InputError(f"{port}: not a serial port (it does not take serial settings)",
+                          hint="run `hatch-meadow devices` to list Meadow boards, or use --port sim://")
     if code == errno.EBUSY or "busy" in text.lower():
         return TransportError(f"{port}: the port is busy", hint="close the Meadow CLI, an IDE or another "
                               "terminal using it")

@@ -11,7 +11,7 @@ import click
 from hatch_meadow.names import Env
 
 if TYPE_CHECKING:
-    from hatch_meadow.device import MeadowDevice
+    pass
 
 
 @click.command("devices", short_help="List Meadow boards on USB serial (VID 0x2E6A).")
@@ -33,21 +33,13 @@ def devices(as_json: bool) -> int:
     return 0
 
 
-def open_device(port: str) -> MeadowDevice:
-    """Resolve ``auto`` and open the port (kept here so deploy and clear share it)."""
-    from hatch_meadow.device import MeadowDevice
-    from hatch_meadow.ports import resolve_port
-    from hatch_meadow.transport import SerialTransport
-
-    return MeadowDevice(SerialTransport(resolve_port(port)))
-
-
 def run_deploy(*, directory: Path | None, project: Path, port: str | None, force: bool, reboot: bool,
                output_dir: Path | None, as_json: bool, clear: bool) -> int:
     """Shared by `deploy` and `clear --port`: validate, open, deploy, render."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from hatch_meadow.cli.console import emit_json, err_console, out_console
+    from hatch_meadow.connect import open_device
     from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set
     from hatch_meadow.project_check import effective_settings
     from hatch_meadow.state import state_dir
