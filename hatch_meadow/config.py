@@ -27,8 +27,11 @@ RESERVED_KEYS: Final = frozenset(
     {"dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default"}
 )
 
-#: Azure IoT Hub device ids: up to 128 ASCII letters, digits and these characters.
-DEVICE_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9\-.+%_#*?!(),:=@$']{1,128}")
+#: The device id is the certificate's CN, which RFC 5280 (ub-common-name) limits to 64 characters;
+#: Azure IoT Hub allows 128 but expects CN = device id, so 64 is the one rule everywhere.
+MAX_DEVICE_ID_CHARS: Final = 64
+#: Azure IoT Hub device ids: ASCII letters, digits and these characters.
+DEVICE_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9\-.+%_#*?!(),:=@$']{1,64}")
 _ENV_NAME_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_VALIDITY_DAYS: Final = 36500  # X.509 allows more, but a century is already a typo.
 
@@ -144,11 +147,13 @@ def _device_id(value: object) -> str | None:
 
 
 def device_id_problem(value: str) -> str | None:
-    """Why Azure IoT Hub would reject ``value`` as a device id, or None if it is fine."""
+    """Why ``value`` cannot be a device id (Azure IoT Hub's characters, and it must fit the certificate's CN),
+    or None if it is fine. The one rule for the hook, ``check``, ``generate`` and ``new``."""
     if not value:
         return "must not be empty"
-    if len(value) > 128:
-        return f"must be at most 128 characters (Azure IoT Hub's limit), not {len(value)}"
+    if len(value) > MAX_DEVICE_ID_CHARS:
+        return (f"must be at most {MAX_DEVICE_ID_CHARS} characters, not {len(value)}: it is also the certificate's "
+                f"CN, which X.509 limits to {MAX_DEVICE_ID_CHARS} (Azure itself allows 128)")
     bad = sorted({c for c in value if not DEVICE_ID_PATTERN.fullmatch(c)})
     if bad:
         shown = ", ".join(repr(c) for c in bad)

@@ -57,8 +57,6 @@ QUESTION_TYPES: Final[Mapping[str, type]] = {
     "project_name": str, "app_name": str, "board": str, "device_id": str, "iot_hub": str,
     "key_type": str, "key_encryption": str, "telemetry_sample": bool, "commit_certificate": bool,
 }
-#: RFC 5280 ub-common-name: the device id is the certificate's CN, so it must fit (Azure allows 128).
-MAX_CN_CHARS: Final = 64
 MAX_APP_NAME_CHARS: Final = 64
 #: Bits of SHA-256 kept per baseline file: enough to notice an edit; not a security property.
 DIGEST_HEX_CHARS: Final = 16
@@ -135,12 +133,8 @@ def hub_name_problem(value: str) -> str | None:
 
 
 def scaffold_device_id_problem(value: str) -> str | None:
-    """Why ``value`` cannot be the device id of a new project: Azure's rules, and CN ≤ 64 characters."""
-    problem = device_id_problem(value)
-    if problem is None and len(value) > MAX_CN_CHARS:
-        problem = (f"must be at most {MAX_CN_CHARS} characters, not {len(value)}: it is also the certificate's "
-                   f"CN, which X.509 limits to {MAX_CN_CHARS} (Azure itself allows 128)")
-    return problem
+    """Why ``value`` cannot be the device id of a new project (the one rule of ``config.device_id_problem``)."""
+    return device_id_problem(value)
 
 
 _CHECKS: Final[Mapping[str, Callable[[str], str | None]]] = {

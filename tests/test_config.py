@@ -58,7 +58,8 @@ def test_config_accepts_every_option() -> None:
         ("credentials", "make", "must be one of generate, validate, off; not 'make'"),
         ("device-id", "dev 001", "contains ' ', which Azure IoT Hub does not allow in a device id "
                                  "(letters, digits and - . + % _ # * ? ! ( ) , : = @ $ ' only)"),
-        ("device-id", "x" * 129, "must be at most 128 characters (Azure IoT Hub's limit), not 129"),
+        ("device-id", "x" * 65, "must be at most 64 characters, not 65: it is also the certificate's CN, which "
+         "X.509 limits to 64 (Azure itself allows 128)"),
         ("key-type", "rsa2048", "must be one of rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384; not 'rsa2048' "
                                  "(did you mean 'rsa-2048'?)"),
         ("key-encryption", "aes", "must be one of aes-256, des3, none; not 'aes' (did you mean 'aes-256'?)"),

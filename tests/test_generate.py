@@ -446,13 +446,24 @@ def test_generate_cli_64_char_device_id_is_the_cn(cli: Cli, tmp_path: Path) -> N
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == device_id
 
 
-@pytest.mark.parametrize("length", [65, 128])
-def test_generate_cli_long_valid_device_id_is_not_a_crash(cli: Cli, tmp_path: Path, length: int) -> None:
-    """A 65..128-character device id (valid for Azure) either works or is refused cleanly with exit 2."""
+@pytest.mark.parametrize("length", [65, 100, 128])
+def test_check_and_generate_agree_on_long_device_ids(cli: Cli, tmp_path: Path, length: int) -> None:
+    """A 65..128-character device id (valid for Azure, too long for the CN): `check` of a project with it and
+    `generate` both refuse it with exit 2, with the same reason; nothing is written."""
+    device_id = "d" * length
     target = tmp_path / "creds"
-    run = cli("generate", "--dir", str(target), "--device-id", "d" * length, "--key-type", "ec-p256")
-    assert "hit a bug" not in run.err
-    assert run.code in (0, 2)
+    run = cli("generate", "--dir", str(target), "--device-id", device_id, "--key-type", "ec-p256")
+    assert run.code == 2
+    assert f"must be at most 64 characters, not {length}" in run.err
+    assert not target.exists()
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\n[tool.hatch.build.hooks.meadow]\n'
+        f'device-id = "{device_id}"\n')
+    checked = cli("check", "--project", str(project))
+    assert checked.code == 2, checked.err
+    assert f"must be at most 64 characters, not {length}" in checked.err
 
 
 # --- output ------------------------------------------------------------------------------------------------------

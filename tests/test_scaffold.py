@@ -277,7 +277,7 @@ def test_check_answers_messages() -> None:
     (["--app-name", "My-App"], "app_name: 'My-App' is not a C# identifier"),
     (["--app-name", "class"], "app_name: 'class' is a C# keyword"),
     (["--device-id", "dev 001"], "device_id: contains ' ', which Azure IoT Hub does not allow"),
-    (["--device-id", "d" * 129], "device_id: must be at most 128 characters (Azure IoT Hub's limit), not 129"),
+    (["--device-id", "d" * 129], "device_id: must be at most 64 characters, not 129: it is also the certificate's"),
     (["--device-id", "d" * 65], "device_id: must be at most 64 characters, not 65: it is also the certificate's CN"),
     (["--board", "F7Micro"], "board: must be one of F7FeatherV2, F7CoreComputeV2, ProjectLab, not 'F7Micro'"),
     (["--hub", "my_hub"], "iot_hub: 'my_hub' is not an IoT Hub name"),

@@ -33,8 +33,6 @@ from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE
 BACKDATE: Final = timedelta(minutes=5)
 PASSPHRASE_ALPHABET: Final = string.ascii_letters + string.digits + "-_"  # 64 symbols: 6 bits each
 PASSPHRASE_LENGTH: Final = 24  # 144 bits; printable, no whitespace, shell-safe
-#: X.520 ub-common-name: cryptography (rightly) refuses a longer CN, though Azure allows 128-char ids.
-MAX_CN_LENGTH: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +123,6 @@ def generate_credentials(
     problem = device_id_problem(device_id)
     if problem:
         raise CredentialError(f"device id {device_id!r} {problem}", hint="pass a valid --device-id")
-    if len(device_id) > MAX_CN_LENGTH:
-        raise CredentialError(
-            f"device id {device_id!r} has {len(device_id)} characters; a certificate CN holds at most "
-            f"{MAX_CN_LENGTH} (RFC 5280), and Azure IoT Hub expects CN = device id",
-            hint=f"use a device id of at most {MAX_CN_LENGTH} characters")
     if key_type not in KEY_TYPES:
         raise CredentialError(f"unknown key type {key_type!r}", hint=f"use one of {', '.join(KEY_TYPES)}")
     if key_encryption not in KEY_ENCRYPTIONS:
