@@ -627,3 +627,14 @@ def test_clear_refuses_symlinked_pass_file(cli: Cli, generated: Path, tmp_path: 
     assert real.read_bytes() == b"keep"
     assert (generated / PRIVATE_KEY).read_bytes() == key_before
 
+
+
+def test_clear_in_a_folder_without_credentials_writes_nothing(cli: Cli, tmp_path: Path) -> None:
+    """`clear --yes` in a folder with no credential files that is no project's credentials folder: exit 2,
+    nothing created (it used to create three empty files)."""
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    run = cli("clear", "--dir", str(empty), "--yes")
+    assert run.code == 2
+    assert "nothing to clear" in run.err
+    assert list(empty.iterdir()) == []

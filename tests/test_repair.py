@@ -186,3 +186,15 @@ def test_import_pfx_refuses_to_overwrite(pfx: Path, tmp_path: Path, monkeypatch:
     assert snapshot(out) == before
     assert main(["import-pfx", str(pfx), "--dir", str(out), "--force"]) == 0
     assert snapshot(out) != before
+
+
+def test_import_pfx_missing_file_says_so_before_asking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped PFX path: "no such file" (exit 2), not "no password", and nothing written."""
+    monkeypatch.delenv("HATCH_MEADOW_PFX_PASSWORD", raising=False)
+    out = tmp_path / "out"
+    assert main(["import-pfx", str(tmp_path / "nothere.pfx"), "--dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "nothere.pfx: no such file" in err
+    assert "password" not in err
+    assert not out.exists()

@@ -39,9 +39,14 @@ def clear(directory: Path | None, project: Path, port: str | None, yes: bool, as
             return 1
         return run_deploy(directory=directory, project=project, port=port, force=True, reboot=True, output_dir=None,
                           as_json=as_json, clear=True)
+    _, layout = effective_settings(project.resolve())
     if directory is None:
-        _, layout = effective_settings(project.resolve())
         directory = layout.credentials_dir if layout else Path(".")
+    in_project = layout is not None and directory.resolve() == layout.credentials_dir.resolve()
+    if not in_project and not any((directory / name).exists() for name in CREDENTIAL_FILES):
+        raise InputError(f"{directory}: no credential files here and not a hatch-meadow project's credentials "
+                         "folder; nothing to clear", hint="pass --dir with the folder that holds client_cert.pem, "
+                         "or --project with the project (nothing was written)")
     if not yes:
         if not sys.stdin.isatty():
             raise InputError("refusing to clear credentials without confirmation",

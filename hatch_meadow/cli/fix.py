@@ -85,6 +85,9 @@ def import_pfx_command(pfx: Path, directory: Path | None, project: Path, key_enc
     from hatch_meadow.errors import InputError
 
     target, config = _default_dir(directory, project)
+    if not pfx.is_file():  # before asking for a password: a typo should not cost a prompt
+        what = "no such file" if not pfx.exists() else "not a regular file"
+        raise InputError(f"{pfx}: {what}", hint="pass the path of the .pfx / .p12 file")
     if PFX_PASSWORD_ENV in os.environ:
         pfx_password: bytes | None = os.fsencode(os.environ[PFX_PASSWORD_ENV]) or None
     elif sys.stdin.isatty():
