@@ -527,3 +527,11 @@ def test_update_refuses_what_it_cannot_update(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "newer than the installed" in proc.stderr
     assert tree(root) == before
+
+
+def test_new_next_steps_are_shell_quoted(tmp_path: Path) -> None:
+    """A DEST with a space: the printed `cd` line works when pasted into a shell."""
+    proc = run_cli("new", "My Project", "--defaults", "--device-id", "dev-001", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "  cd 'My Project'\n" in proc.stdout
+    assert (tmp_path / "My Project" / "pyproject.toml").is_file()

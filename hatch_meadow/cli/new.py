@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,9 +71,9 @@ def _new(dest: Path, answers: Mapping[str, object], *, force: bool, defaults: bo
     click.echo(f"made {dest}: {chosen['board']} app {chosen['app_name']}, device id {chosen['device_id']}, "
                f"{len(result.files)} files")
     click.echo("next:")
-    click.echo(f"  cd {dest}")
+    click.echo(f"  cd {shlex.quote(str(dest))}")
     click.echo("  python -m build --wheel --no-isolation    # credentials + csproj (see README.md)")
-    click.echo(f"  hatch-meadow thumbprint --hub {chosen['iot_hub']}")
+    click.echo(f"  hatch-meadow thumbprint --hub {shlex.quote(str(chosen['iot_hub']))}")
     return 0
 
 
