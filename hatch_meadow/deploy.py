@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from hatch_meadow.atomicfile import save_atomic
 from hatch_meadow.device import MeadowDevice
-from hatch_meadow.errors import DeviceRejectedError, FindingsError, InputError
+from hatch_meadow.errors import DeviceRejectedError, FindingsError, InputError, MeadowError
 from hatch_meadow.names import CREDENTIAL_FILES
 from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.protocol.paths import MEADOW_ROOT, upload_path_problem
@@ -166,9 +166,12 @@ def read_output_dir(folder: Path) -> dict[str, bytes]:
 
 
 def list_remote_tree(device: MeadowDevice, folder: str = MEADOW_ROOT, prefix: str = "") -> dict[str, int | None]:
-    """The board's files below /meadow0/ by relative path → CRC, skipping persistent folders."""
+    """The board's files below /meadow0/ by relative path → CRC, skipping persistent folders and names
+    that are not ASCII (the protocol cannot address them, so they are neither compared nor deleted)."""
     found: dict[str, int | None] = {}
     for entry in device.list_files(folder, crc=True):
+        if not entry.name.isascii():
+            continue
         if entry.is_dir:
             if not prefix and entry.name in PERSISTENT_FOLDERS:
                 continue
@@ -330,23 +333,26 @@ def runtime_switched_off(device: MeadowDevice, record: DeployRecord | None, seri
     The record notes "disabled by us" before the runtime goes off, so a deploy killed inside the
     block is finished by the next one: it finds the runtime off and the note, and enables it.
     """
-    switch = RuntimeSwitch(was_enabled=device.runtime_state())
-    if not switch.was_enabled and record is not None and record.runtime_pending(serial):
+    running = device.runtime_state()
+    switch = RuntimeSwitch(was_enabled=running)
+    if not running and record is not None and record.runtime_pending(serial):
         say("an earlier deploy to this board was interrupted after disabling its runtime: it is enabled again at "
             "the end")
         switch.was_enabled = True
-    elif switch.was_enabled:
-        _note_runtime(record, serial, disabled_by_us=True, warn=warn)
-        say("disabling the runtime (the board restarts)")
-        device.disable_runtime()
-        switch.reboots += 1
     try:
+        if running:
+            _note_runtime(record, serial, disabled_by_us=True, warn=warn)
+            say("disabling the runtime (the board restarts)")
+            device.disable_runtime()
+            switch.reboots += 1
         yield switch
     except BaseException:
         if switch.was_enabled:  # never leave the app switched off because a deploy failed
-            with contextlib.suppress(Exception):
+            try:
                 device.enable_runtime()
                 _note_runtime(record, serial, disabled_by_us=False, warn=warn)
+            except Exception as exc:  # noqa: BLE001 - the original error matters more; report this one too
+                warn(f"could not enable the board's runtime again ({exc}); the next deploy to it enables it")
         raise
     if switch.was_enabled:
         say("enabling the runtime again (the board restarts and imports the credentials)")
@@ -398,18 +404,46 @@ def _send(device: MeadowDevice, result: DeployResult, creds: CredentialSet | Non
         for path in sync.delete:
             device.delete_file(MEADOW_ROOT + path)
             result.deleted.append(path)
-    if creds is not None:
-        uploads.update(creds.files)  # always all three: an empty pass file clears a stale passphrase
-        result.credentials = "cleared" if creds.clear else "sent"
-        result.thumbprint = creds.thumbprint
     for path, data in uploads.items():
-        dest = MEADOW_ROOT + path
-        attempts = device.write_file(data, dest, _bind(progress, dest))
-        result.retries += attempts - 1
-        result.attempts[path] = attempts
-        result.sent.append(path)
-        result.file_bytes += len(data)
-        if path not in CREDENTIAL_FILES:
-            say(f"sent {dest} ({len(data)} bytes)")
-    if creds is not None:
-        say("sent " + ", ".join(CREDENTIAL_FILES) + (" (empty: clears the stored credentials)" if creds.clear else ""))
+        _upload(device, result, path, data, progress)
+        say(f"sent {MEADOW_ROOT}{path} ({len(data)} bytes)")
+    if creds is None:
+        return
+    result.credentials = "cleared" if creds.clear else "sent"
+    result.thumbprint = creds.thumbprint
+    try:
+        for path, data in creds.files.items():  # always all three: an empty pass file clears a stale passphrase
+            _upload(device, result, path, data, progress)
+    except BaseException as exc:
+        _remove_partial_set(device, exc)
+        raise
+    say("sent " + ", ".join(CREDENTIAL_FILES) + (" (empty: clears the stored credentials)" if creds.clear else ""))
+
+
+def _upload(device: MeadowDevice, result: DeployResult, path: str, data: bytes,
+            progress: FileProgress | None) -> None:
+    dest = MEADOW_ROOT + path
+    attempts = device.write_file(data, dest, _bind(progress, dest))
+    result.retries += attempts - 1
+    result.attempts[path] = attempts
+    result.sent.append(path)
+    result.file_bytes += len(data)
+
+
+def _remove_partial_set(device: MeadowDevice, exc: BaseException) -> None:
+    """A credential write failed: delete what reached /meadow0/ before the board restarts, or its OS would
+    import a mixed set (new certificate, old passphrase, a half-written key; spec §10.2)."""
+    left = []
+    for name in CREDENTIAL_FILES:
+        try:
+            device.delete_file(MEADOW_ROOT + name)
+        except DeviceRejectedError:
+            pass  # not there: nothing to remove
+        except Exception:  # noqa: BLE001 - the board stopped answering; say so below, keep the original error
+            left.append(name)
+    if not isinstance(exc, MeadowError):
+        return
+    note = ("the partly sent set was removed from /meadow0/, so the board keeps its previous credentials" if not left
+            else f"the board may still hold {', '.join(left)} from this attempt in /meadow0/ and would import them "
+            "at its next restart: deploy again (or `hatch-meadow clear --port PORT --yes`) before restarting it")
+    exc.hint = f"{exc.hint}; {note}" if exc.hint else note

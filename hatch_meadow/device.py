@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from hatch_meadow.errors import DeviceRejectedError, DeviceTimeoutError, TransportError
+from hatch_meadow.errors import DeviceRejectedError, DeviceTimeoutError, InputError, TransportError
 from hatch_meadow.protocol import packets
 from hatch_meadow.protocol.codes import MAX_DATA_BYTES, RequestType, ResponseType
 from hatch_meadow.protocol.crc import nuttx_crc32
-from hatch_meadow.protocol.exchange import Exchange, Status, SyncBarrier, transfer_failure
+from hatch_meadow.protocol.exchange import REBOOTING, Exchange, Status, SyncBarrier, transfer_failure
 from hatch_meadow.protocol.framing import FrameDecoder, encode_frame
 from hatch_meadow.protocol.paths import MEADOW_ROOT
 from hatch_meadow.protocol.text import FileEntry, parse_device_info, parse_file_line, runtime_enabled
@@ -155,6 +155,9 @@ class MeadowDevice:
         """
         if self._out_of_step:
             self.sync()
+        rebooting = kind in REBOOTING
+        if rebooting:
+            self.transport.remember_identity()  # while the board is still on USB (its serial number)
         exchange = Exchange(kind)
         self._write(encode_frame(packet if packet is not None else packets.encode_request(
             kind, payload, user_data=user_data)))
@@ -163,6 +166,12 @@ class MeadowDevice:
         except DeviceTimeoutError:
             self._out_of_step = True
             raise
+        except TransportError:
+            if not rebooting:
+                raise
+            # The board dropped off USB before its RECONNECT reached us: that is the reboot we asked for.
+            log.debug("%s: port lost while %s was pending; following the reboot", self.transport.name, kind.name)
+            exchange.status = Status.RECONNECT
         if exchange.status is Status.RECONNECT:
             self._reconnect()
         elif exchange.status is Status.FAILED:
@@ -253,6 +262,7 @@ class MeadowDevice:
         log.debug("%s: no post-boot CONCLUDED within %.1f s; pinging", self.transport.name, self.timeouts.post_boot)
         barrier = self._await_barrier(SyncBarrier(after_end=False), deadline, ping_every=self.timeouts.ping_interval)
         if not barrier.done:
+            self._out_of_step = True
             raise DeviceTimeoutError(f"{self.transport.name}: the board did not answer after restarting "
                                      f"(waited {self.timeouts.boot:.0f} s)",
                                      hint="unplug and re-plug the board, then retry")
@@ -295,7 +305,7 @@ class MeadowDevice:
     def list_files(self, folder: str = MEADOW_ROOT, *, crc: bool = True) -> list[FileEntry]:
         """The entries of ``folder`` (a '/meadow0/…/' path ending in '/')."""
         kind = RequestType.LIST_FILES_SUBDIR_CRC if crc else RequestType.LIST_FILES_SUBDIR
-        exchange = self._checked(self.request(kind, folder.encode("ascii")), f"listing {folder}")
+        exchange = self._checked(self.request(kind, _ascii(folder)), f"listing {folder}")
         lines = [m.text for m in exchange.messages
                  if m.type in (ResponseType.TEXT_LIST_MEMBER, ResponseType.TEXT_CRC_MEMBER)]
         return [entry for entry in map(parse_file_line, lines) if entry is not None]
@@ -338,19 +348,26 @@ class MeadowDevice:
         except DeviceTimeoutError:
             return "the board did not answer the start of the transfer"
         if start.status is not Status.OK:
-            if "must be disabled" in start.reason or "invalid" in start.reason:
+            if start.messages and start.messages[0].type == ResponseType.TEXT_ERROR:
+                # Refused before it was accepted: the runtime is on, or the path is invalid (spec §7.1,
+                # §7.2). Retrying cannot help; a failed open after ACCEPTED (INIT_DOWNLOAD_FAIL) can.
                 raise DeviceRejectedError(f"{self.transport.name}: the board refused {dest}: {start.reason}")
             return start.reason
         failure = self._send_data(data, progress)
+        if failure is not None:
+            # The board gave up on this download (watchdog or write error). The sync before the next
+            # attempt sends END and waits for its reply, so nothing stays open.
+            self._out_of_step = True
+            return failure
         try:
             end = self.request(RequestType.END_FILE_TRANSFER, timeout=self.timeouts.end)
         except DeviceTimeoutError:
-            return failure or "the board did not confirm the file in time"
-        if failure is None and end.status is Status.OK:
+            return "the board did not confirm the file in time"
+        if end.status is Status.OK:
             return None
-        if failure is None and end.saw(ResponseType.DNLD_FAIL_RESEND):
-            failure = "the board's download watchdog fired (it stopped reading for more than 3 s) and asked to resend"
-        return failure or end.reason
+        if end.saw(ResponseType.DNLD_FAIL_RESEND):
+            return "the board's download watchdog fired (it stopped reading for more than 3 s) and asked to resend"
+        return end.reason
 
     def _send_data(self, data: bytes, progress: Progress | None) -> str | None:
         """Stream the data packets back to back; return a failure reason if the board gave up meanwhile."""
@@ -388,12 +405,18 @@ class MeadowDevice:
         Raises:
             DeviceRejectedError: no such file, or the bytes do not match the announced CRC/size.
         """
-        init = self._checked(self.request(RequestType.UPLOAD_FILE_INIT, path.encode("ascii")), f"reading {path}")
+        init = self._checked(self.request(RequestType.UPLOAD_FILE_INIT, _ascii(path)), f"reading {path}")
         okay = [m for m in init.messages if m.type == ResponseType.INIT_UPLOAD_OKAY]
-        info = packets.FileInfo.unpack(okay[-1].payload) if okay else None
+        if not okay:
+            raise DeviceRejectedError(f"{self.transport.name}: reading {path} failed: the board did not announce "
+                                      "the file's size and CRC")
+        try:
+            info = packets.FileInfo.unpack(okay[-1].payload)
+        except packets.PacketError as exc:
+            raise DeviceRejectedError(f"{self.transport.name}: reading {path} failed: {exc}") from exc
         data_exchange = self._checked(self.request(RequestType.UPLOAD_START_DATA_SEND), f"reading {path}")
         data = b"".join(m.payload for m in data_exchange.messages if m.type == ResponseType.UPLOADING_FILE_DATA)
-        if info is not None and (len(data) != info.size or nuttx_crc32(data) != info.crc):
+        if len(data) != info.size or nuttx_crc32(data) != info.crc:
             raise DeviceRejectedError(f"{self.transport.name}: {path} came back corrupted (CRC/size mismatch)",
                                       hint="retry; large reads are known to be unreliable on some OS versions")
         return data
@@ -402,3 +425,16 @@ class MeadowDevice:
         """Close the transport."""
         with contextlib.suppress(TransportError):
             self.transport.close()
+
+
+def _ascii(path: str) -> bytes:
+    """A path as the board's protocol takes it (CLI v2 sends ASCII, spec §7.2).
+
+    Raises:
+        InputError: a name with other characters (the board cannot be asked about it).
+    """
+    try:
+        return path.encode("ascii")
+    except UnicodeEncodeError:
+        raise InputError(f"{path!r}: not an ASCII path; the board's serial protocol takes ASCII names only",
+                         hint="rename the file or folder") from None

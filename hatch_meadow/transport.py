@@ -43,6 +43,8 @@ class Transport(Protocol):
 
     def reopen(self, deadline: float) -> None: ...  # close, then poll until the port opens again
 
+    def remember_identity(self) -> None: ...  # before a reboot: note what identifies the port (USB serial)
+
 
 class SerialTransport:
     """A pyserial port, opened the way the vendor CLI opens it (DTR/RTS low, baud ignored by CDC-ACM)."""
@@ -150,6 +152,10 @@ class SerialTransport:
                 raise PortNotFoundError(f"{self.name}: the board restarted but its port did not come back ({last})",
                                         hint="unplug and re-plug the board, then retry") from last
             time.sleep(REOPEN_POLL_S)
+
+    def remember_identity(self) -> None:
+        """Note the port's USB serial number while the board is still on USB (before asking it to reboot)."""
+        self._remember_usb_serial()
 
     def _remember_usb_serial(self) -> str | None:
         """The USB serial number of the port we have open (looked up once; None for URLs and non-USB ports)."""

@@ -151,8 +151,8 @@ def test_deploy_refuses_empty_files_unless_clear(tmp_path: Path) -> None:
     [
         Faults(drop_data_packet=1),
         Faults(corrupt_data_packet=1),
-        Faults(resend_once=True),
-        Faults(init_fail_once=True),
+        Faults(resend_after_packet=1),
+        Faults(init_fail_times=1),
         Faults(unsolicited_every=2),
         Faults(split_replies=True),
     ],
@@ -160,8 +160,8 @@ def test_deploy_refuses_empty_files_unless_clear(tmp_path: Path) -> None:
 )
 def test_deploy_recovers_from_transient_faults(creds: Path, faults: Faults) -> None:
     """Each transient fault ends with the right bytes in the store (a retry where needed)."""
-    transient = bool(faults.drop_data_packet or faults.corrupt_data_packet or faults.resend_once
-                     or faults.init_fail_once)
+    transient = bool(faults.drop_data_packet or faults.corrupt_data_packet or faults.resend_after_packet
+                     or faults.init_fail_times)
     sim = SimulatedMeadow(runtime_enabled=False, reboot_s=0.05, faults=faults)
     with PtyBoard(sim) as board:
         device = open_device(board)

@@ -18,7 +18,7 @@ import pytest
 from hatch_meadow.creds.generate import generate_credentials
 from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set
 from hatch_meadow.device import MeadowDevice, Timeouts
-from hatch_meadow.errors import TransportError
+from hatch_meadow.errors import DeviceRejectedError, TransportError
 from hatch_meadow.names import CREDENTIAL_FILES
 from hatch_meadow.ports import MEADOW_VID, PortInfo
 from hatch_meadow.protocol.crc import nuttx_crc32
@@ -74,15 +74,47 @@ def test_issue_scenarios_deploy_cleanly(scenario: object, creds: Path, tmp_path:
     assert 1 <= run.max_starts <= 2
 
 
-def test_stall_without_resync_would_take_the_stale_error(creds: Path) -> None:
-    """The stall scenario, in process: the retry is preceded by one sync and the board's stale 'no active
-    download' error is set aside instead of ending the retry's START."""
+def test_stall_costs_one_sync_and_one_retry(creds: Path) -> None:
+    """The stall scenario, in process: the retry is preceded by one sync, which absorbs the board's stale
+    'no active download' error instead of letting it end the retry's START."""
     board = SimulatedMeadow(runtime_enabled=False, reboot_s=0.2, faults=Faults(pause_after_packet=1, pause_s=4.0))
     result, device = deploy_to(board, creds)
     assert result.attempts == {CREDENTIAL_FILES[0]: 2, CREDENTIAL_FILES[1]: 1, CREDENTIAL_FILES[2]: 1}
     assert device.syncs == 1
     assert device.stale >= 2  # the watchdog's RESEND and END's 'no active download' + CONCLUDED
     assert board.esp_store == local(creds)
+
+
+def test_failed_deploy_keeps_the_old_set_and_the_runtime(creds: Path) -> None:
+    """A key that never arrives intact: exit with the cause; the partly sent set is removed from /meadow0/
+    before the runtime is enabled again, so the board imports nothing new and keeps its old credentials."""
+    board = SimulatedMeadow(runtime_enabled=True, reboot_s=0.2, faults=Faults(corrupt_path_suffix="/private_key.pem"))
+    board.esp_store = dict(fault_matrix.OLD_SET)
+    with pytest.raises(DeviceRejectedError, match=r"private_key\.pem failed 3 times") as failure:
+        deploy_to(board, creds)
+    assert failure.value.hint is not None
+    assert "removed from /meadow0/, so the board keeps its previous credentials" in failure.value.hint
+    assert board.esp_store == fault_matrix.OLD_SET
+    assert not any(path.endswith(CREDENTIAL_FILES) for path in board.files)
+    assert board.runtime_enabled is True
+
+
+def test_lost_reconnect_is_followed_as_the_reboot(creds: Path) -> None:
+    """The board drops off USB before its RECONNECT is read: the client follows the reboot anyway."""
+    board = SimulatedMeadow(runtime_enabled=True, reboot_s=0.2, faults=Faults(drop_reconnect=True))
+    deploy_to(board, creds)
+    assert board.esp_store == local(creds)
+    assert board.runtime_enabled is True
+    assert board.faults_fired["drop_reconnect"] == 2
+
+
+def test_reopening_the_dying_port_is_survived(creds: Path) -> None:
+    """The board stays on USB after RECONNECT until the host has reopened the old port, then drops off:
+    the client notices the disconnect and polls for the port again."""
+    board = SimulatedMeadow(runtime_enabled=True, reboot_s=0.2, faults=Faults(late_unplug_s=0.8))
+    deploy_to(board, creds)
+    assert board.esp_store == local(creds)
+    assert board.runtime_enabled is True
 
 
 # -- reboots by events -------------------------------------------------------------------------------------
@@ -232,11 +264,15 @@ def test_sigkilled_deploy_resends_everything_next_time(creds: Path, tmp_path: Pa
 
 def test_fault_matrix_recovers_every_case() -> None:
     """Every fault x position x size x runtime ends with the right bytes on the board: 0 silent corruptions,
-    0 crashes, and here every case recovers (`python -m hatch_meadow.testing.fault_matrix` prints the figures)."""
+    0 crashes; every transient fault recovers, and a key that can never arrive fails cleanly with the old set
+    kept and the runtime as it was (`python -m hatch_meadow.testing.fault_matrix` prints the figures)."""
     summary = fault_matrix.run_matrix(jobs=6)
     counts = summary.counts
-    assert len(summary.outcomes) == 200
+    assert len(summary.outcomes) == 260
     assert counts["silent-corruption"] == 0, summary.lines()
     assert counts["crash"] == 0, summary.lines()
-    assert counts["recovered"] == 200, summary.lines()
+    must_fail = [o for o in summary.outcomes if o.case.fault in fault_matrix.MUST_FAIL]
+    assert len(must_fail) == 10
+    assert all(o.verdict == "clean-failure" for o in must_fail), summary.lines()
+    assert counts["recovered"] == 250, summary.lines()
     assert max(o.max_attempts for o in summary.outcomes) <= 3

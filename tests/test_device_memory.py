@@ -62,6 +62,9 @@ class MemoryTransport:
             self._open = False
             self.board.host_closed(time.monotonic())
 
+    def remember_identity(self) -> None:
+        """Nothing to remember: the board is always this object."""
+
     def reopen(self, deadline: float) -> None:
         self.close()
         self._inbox.clear()

@@ -230,8 +230,8 @@ def test_simulator_corrupt_fault_and_size_mismatch(board: SimulatedMeadow) -> No
 
 
 def test_simulator_init_fail_once(board: SimulatedMeadow) -> None:
-    """init_fail_once: ACCEPTED, INIT_DOWNLOAD_FAIL with the firmware's reason, CONCLUDED; then normal."""
-    board.faults.init_fail_once = True
+    """init_fail_times=1: ACCEPTED, INIT_DOWNLOAD_FAIL with the firmware's reason, CONCLUDED; then normal."""
+    board.faults.init_fail_times = 1
     replies = send_packet(board, encode_file_start("/meadow0/i.txt", 1, 0))
     assert [(m.type, m.text) for m in replies] == [
         (R.TEXT_ACCEPTED, ""),
@@ -239,12 +239,12 @@ def test_simulator_init_fail_once(board: SimulatedMeadow) -> None:
                                "processed"),
         (R.TEXT_CONCLUDED, "")]
     assert kinds(write_file(board, "/meadow0/i.txt", b"i"))[:2] == [R.TEXT_ACCEPTED, R.INIT_DOWNLOAD_OKAY]
-    assert board.faults_fired["init_fail_once"] == 1
+    assert board.faults_fired["init_fail"] == 1
 
 
 def test_simulator_resend_once(board: SimulatedMeadow) -> None:
-    """resend_once: DNLD_FAIL_RESEND right after the first data packet, once (spec §7.5)."""
-    board.faults.resend_once = True
+    """resend_after_packet=1: DNLD_FAIL_RESEND right after the first data packet, once (spec §7.5)."""
+    board.faults.resend_after_packet = 1
     send_packet(board, encode_file_start("/meadow0/r.bin", 8, nuttx_crc32(bytes(8))))
     assert kinds(send_packet(board, encode_data(1, bytes(4)))) == [R.DNLD_FAIL_RESEND]
     assert not board.download_active

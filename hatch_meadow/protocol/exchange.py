@@ -22,6 +22,7 @@ is open the board silently drops every command but END).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -42,6 +43,13 @@ class Status(Enum):
     RECONNECT = "reconnect"  # the device is rebooting; reopen the port, then wait for its CONCLUDED
 
 
+#: Reply types that belong to some request's answer; anything else (TEXT_REJECTED, unknown codes) is
+#: treated like unsolicited traffic.
+KNOWN_REPLIES: Final = frozenset(ResponseType) - {ResponseType.TEXT_REJECTED}
+
+#: An END's result text (spec §7.6, several OS versions): how the sync barrier recognises END's reply.
+END_RESULT: Final = re.compile(r"download|'end'|checksum|success", re.IGNORECASE)
+
 #: Requests the device answers with RECONNECT and a reboot (spec §4, §11.2, §11.3).
 REBOOTING: Final = frozenset({RequestType.RESTART_PRIMARY_MCU, RequestType.MONO_DISABLE, RequestType.MONO_ENABLE})
 
@@ -60,6 +68,11 @@ class Grammar:
     ends: tuple[tuple[int, Status], ...] = ()
     #: A TEXT_ERROR ends the request at once (an invalid path gets no CONCLUDED, spec §7.2, §8.1).
     error_ends: bool = False
+    #: Why a CONCLUDED that ends the request without the reply that makes it succeed is a failure
+    #: (empty: a CONCLUDED after the needed content is success).
+    concluded_fails: str = ""
+    #: An INFO line must say this (lower case) for the request to succeed (END's result, spec §7.6).
+    success_text: str = ""
 
 
 def _set(*kinds: int) -> frozenset[int]:
@@ -77,12 +90,16 @@ _GRAMMARS: Final[dict[int, Grammar]] = {
     # no CONCLUDED is promised, spec §7.2, §7.3). A CONCLUDED after ACCEPTED but before OKAY is a failure.
     RequestType.START_FILE_TRANSFER: Grammar(
         body=_set(R.TEXT_ERROR, R.INIT_DOWNLOAD_OKAY, R.INIT_DOWNLOAD_FAIL), error_ends=True,
-        ends=((R.INIT_DOWNLOAD_OKAY, Status.OK), (R.INIT_DOWNLOAD_FAIL, Status.FAILED))),
+        ends=((R.INIT_DOWNLOAD_OKAY, Status.OK), (R.INIT_DOWNLOAD_FAIL, Status.FAILED)),
+        concluded_fails="the board ended the request before accepting the file"),
     # END: the result text (INFO on success, ERROR on a mismatch or with no download open), CONCLUDED.
-    # A DNLD_FAIL_RESEND may cross it (the watchdog fired while END waited in the pipe, spec §7.5).
+    # A DNLD_FAIL_RESEND ends it at once: the watchdog closed the download, and the END itself may have
+    # been cleared from the board's buffer with it (spec §7.5), so its reply may never come; the sync
+    # that follows sends its own END and absorbs a late reply to this one.
     RequestType.END_FILE_TRANSFER: Grammar(
         openers=_set(R.TEXT_ACCEPTED, R.TEXT_INFORMATION, R.TEXT_ERROR),
-        body=_set(R.TEXT_ERROR, R.DNLD_FAIL_RESEND), needs=_set(R.TEXT_INFORMATION, R.TEXT_ERROR)),
+        body=_set(R.TEXT_ERROR), needs=_set(R.TEXT_INFORMATION, R.TEXT_ERROR),
+        concluded_fails="the board did not confirm the file", success_text="succe"),
     RequestType.LIST_FILES_SUBDIR: Grammar(
         body=_set(R.TEXT_ERROR, R.TEXT_LIST_HEADER, R.TEXT_LIST_MEMBER, R.TEXT_CRC_MEMBER),
         needs=_set(R.TEXT_LIST_HEADER), error_ends=True),
@@ -91,7 +108,7 @@ _GRAMMARS: Final[dict[int, Grammar]] = {
         needs=_set(R.TEXT_LIST_HEADER), error_ends=True),
     RequestType.DELETE_FILE_BY_NAME: Grammar(needs=_set(R.TEXT_INFORMATION, R.TEXT_ERROR)),
     RequestType.UPLOAD_FILE_INIT: Grammar(
-        body=_set(R.TEXT_ERROR, R.INIT_UPLOAD_OKAY, R.INIT_UPLOAD_FAIL),
+        body=_set(R.TEXT_ERROR, R.INIT_UPLOAD_OKAY, R.INIT_UPLOAD_FAIL), needs=_set(R.TEXT_ERROR),
         ends=((R.INIT_UPLOAD_OKAY, Status.OK), (R.INIT_UPLOAD_FAIL, Status.FAILED))),
     RequestType.UPLOAD_START_DATA_SEND: Grammar(
         openers=_set(R.TEXT_ACCEPTED, R.TEXT_ERROR, R.UPLOADING_FILE_DATA, R.UPLOAD_FILE_COMPLETED),
@@ -153,9 +170,12 @@ class Exchange:
     def feed(self, message: Message) -> Status:
         """Account for one message; return the (possibly new) status."""
         kind = message.type
-        if self.done or kind in UNSOLICITED:
-            self.unsolicited.append(message)
+        if self.done or kind in UNSOLICITED or kind not in KNOWN_REPLIES:
+            self.unsolicited.append(message)  # incl. TEXT_REJECTED and codes we do not know: never an answer
             return self.status
+        if kind == R.DNLD_FAIL_RESEND and self.request == RequestType.END_FILE_TRANSFER:
+            self.stale.append(message)
+            return self._finish(Status.FAILED, message.text or "the board's download watchdog fired")
         if kind == R.TEXT_RECONNECT:
             if self.request in REBOOTING:
                 return self._finish(Status.RECONNECT)
@@ -189,13 +209,10 @@ class Exchange:
         self.messages.append(message)
         if self.errors:
             return self._finish(Status.FAILED, "; ".join(self.errors))
-        if self.request == RequestType.START_FILE_TRANSFER:
-            return self._finish(Status.FAILED, "the board ended the request before accepting the file")
-        if self.request == RequestType.END_FILE_TRANSFER:
-            if any(m.type == R.DNLD_FAIL_RESEND for m in self.messages):
-                return self._finish(Status.FAILED, "the board's download watchdog fired (it asked to resend)")
-            if not any("succe" in t.lower() for t in self.texts(R.TEXT_INFORMATION)):
-                return self._finish(Status.FAILED, "the board did not confirm the file")
+        if grammar.concluded_fails and not (
+                grammar.success_text
+                and any(grammar.success_text in t.lower() for t in self.texts(R.TEXT_INFORMATION))):
+            return self._finish(Status.FAILED, grammar.concluded_fails)
         return self._finish(Status.OK)
 
 
@@ -211,12 +228,16 @@ def transfer_failure(message: Message) -> str | None:
     return None
 
 
+_END_RESULT: Final = -1  # marks "the last relevant message was an END result text"
+
+
 @dataclass
 class SyncBarrier:
     """Discard replies until those of a sync pair (END, then GET_DEVICE_INFORMATION) have arrived.
 
-    With ``after_end`` (the default) the END's reply (its result text and CONCLUDED) must be seen
-    first, so complete device-information replies to earlier pings cannot end the barrier early;
+    With ``after_end`` (the default) the END's reply (a result text about the download, then
+    CONCLUDED) must be seen first, so complete device-information replies to earlier pings (with OS
+    INFO lines inside them or not) cannot end the barrier early;
     without it, any complete ACCEPTED, DEVICE_INFO, CONCLUDED sequence ends it (used while pinging a
     board that is still booting, where pings may be lost).
     """
@@ -229,7 +250,7 @@ class SyncBarrier:
     #: What arrived after it completed (in the same read): not stale, keep it for the next request.
     after: list[Message] = field(default_factory=list)
     _past_end: bool = False
-    _last: int | None = None  # the last message type that is not unsolicited traffic
+    _last: int | None = None  # the last relevant message type (or _END_RESULT), ignoring unsolicited traffic
     _triple: list[int] = field(default_factory=list)
 
     def feed(self, message: Message) -> bool:
@@ -239,13 +260,20 @@ class SyncBarrier:
             return True
         kind = message.type
         self.discarded.append(message)
-        if kind in UNSOLICITED:
+        if kind in UNSOLICITED or kind not in KNOWN_REPLIES:
             return False
         past_end = self._past_end or not self.after_end
         if not past_end:
-            if kind == R.TEXT_CONCLUDED and self._last in (R.TEXT_INFORMATION, R.TEXT_ERROR):
+            if kind == R.TEXT_CONCLUDED and self._last == _END_RESULT:
                 self._past_end = True
-            self._last = kind
+            if kind in (R.TEXT_INFORMATION, R.TEXT_ERROR):
+                # Only an END result counts; the OS's own INFO lines (spec §5) are ignored here too.
+                if END_RESULT.search(message.text):
+                    self._last = _END_RESULT
+                elif kind == R.TEXT_ERROR:
+                    self._last = kind
+            else:
+                self._last = kind
             return False
         self._last = kind
         if kind == R.TEXT_INFORMATION:

@@ -1,11 +1,13 @@
 """The deploy fault matrix and the two board-timing scenarios, against the simulated Meadow on a real pty.
 
 Every case deploys a credential set plus one output file of a given size to a fresh simulated board
-with one fault switched on, through the real serial stack (pyserial on a pseudo-terminal), and then
-inspects the board: the credentials must be in its secrets store and the file at its path, byte for
-byte, with the runtime as it was, or the deploy must fail with a DeviceError naming the cause.
-Anything else is a *silent corruption* (the deploy said ok, the board holds something else) or a
-*crash* (an exception that is not one of ours); both must be 0.
+that already holds an older set, with one fault switched on, through the real serial stack (pyserial
+on a pseudo-terminal), and then inspects the board: the new credentials must be in its secrets store
+and the file at its path, byte for byte, with the runtime as it was (*recovered*), or the deploy
+must fail with a DeviceError naming the cause while the board still holds the old set and its
+runtime as it was (*clean failure*). Anything else is a *silent corruption* (the deploy said ok
+and the board holds something else, or it failed and left a mixed set or the app switched off) or
+a *crash* (an exception that is not one of ours); both must be 0.
 
     python -m hatch_meadow.testing.fault_matrix              # the matrix (fast board timing, 4 at a time)
     python -m hatch_meadow.testing.fault_matrix --scenarios 20   # also issue #8's two scenarios, 20 runs each
@@ -15,9 +17,13 @@ Axes: fault x position {first, middle, last data packet} x file size {0, 1, 8188
 runtime {enabled, disabled}. Positional faults: the board stops reading past its watchdog after
 packet N ("pause"), drops packet N, corrupts packet N, aborts at packet N as if the watchdog fired
 ("resend"), corrupts packet N and sends a CONCLUDED after every error ("error+concluded"), and a noisy
-link (STDOUT before 30 % of replies, lone 0x00 before 30 %, replies in 1-5-byte writes, 2 ms
-latency) that also drops packet N. Whole-deploy faults: two transient INIT failures, and a
-post-boot CONCLUDED so late that the client has already pinged ("late-concluded").
+link (STDOUT before 30 % of replies, OS INFO lines before 30 %, lone 0x00 before 30 %, replies in
+1-5-byte writes, 2 ms latency) that also drops packet N, and a pause past the watchdog whose abort
+also clears the input the board had read ("swallowed-end": the host's END is never answered).
+Whole-deploy faults: two transient INIT failures, a post-boot CONCLUDED so late that the client has
+already pinged ("late-concluded"), a RECONNECT that never reaches the host ("lost-reconnect"), a
+board that drops off USB only after the host has reopened the dying port ("late-unplug"), and a
+private key that can never arrive intact ("failing-key": a clean failure is the right outcome).
 """
 
 from __future__ import annotations
@@ -45,8 +51,13 @@ from hatch_meadow.transport import SerialTransport
 
 SIZES: Final = (0, 1, 8188, 8189, 300_000)
 POSITIONS: Final = ("first", "middle", "last")
-POSITIONAL: Final = ("pause", "drop", "corrupt", "resend", "error+concluded", "noisy")
-WHOLE: Final = ("init-fail", "late-concluded")
+POSITIONAL: Final = ("pause", "drop", "corrupt", "resend", "error+concluded", "noisy", "swallowed-end")
+WHOLE: Final = ("init-fail", "late-concluded", "lost-reconnect", "late-unplug", "failing-key")
+#: Cases where failing (cleanly) is the right outcome.
+MUST_FAIL: Final = frozenset({"failing-key"})
+#: What every board holds before the deploy: a failed deploy must leave exactly this.
+OLD_SET: Final = {"client_cert.pem": b"old certificate", "private_key.pem": b"old key",
+                  "private_key_pass.txt": b"old passphrase"}
 BLOB: Final = "blob.bin"
 
 
@@ -59,13 +70,15 @@ class Timing:
     reboot_s: float
     boot_concluded_delay_s: float
     late_concluded_s: float  # past the client's post-boot wait below
+    late_unplug_s: float  # past the transport's wait for the old port to vanish (0.5 s)
     client: Timeouts
 
 
 FAST: Final = Timing(watchdog_s=0.5, pause_s=0.7, reboot_s=0.2, boot_concluded_delay_s=0.02,
-                     late_concluded_s=0.5, client=Timeouts(post_boot=0.2, ping_interval=0.1, sync=5.0))
+                     late_concluded_s=0.5, late_unplug_s=0.7,
+                     client=Timeouts(post_boot=0.2, ping_interval=0.1, sync=5.0, end=5.0))
 REAL: Final = Timing(watchdog_s=3.0, pause_s=4.0, reboot_s=1.5, boot_concluded_delay_s=0.2,
-                     late_concluded_s=2.5, client=Timeouts())
+                     late_concluded_s=2.5, late_unplug_s=0.8, client=Timeouts())
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,23 +143,33 @@ def board_for(case: Case, timing: Timing, *, seed: int = 0) -> SimulatedMeadow:
         faults.corrupt_data_packet, faults.concluded_after_error = number, True
     elif case.fault == "noisy":
         faults = noisy_faults(drop=number)
+    elif case.fault == "swallowed-end":
+        faults.pause_after_packet, faults.pause_s, faults.watchdog_clears_input = number, timing.pause_s, True
     elif case.fault == "init-fail":
         faults.init_fail_times = 2
+    elif case.fault == "lost-reconnect":
+        faults.drop_reconnect = True
+    elif case.fault == "late-unplug":
+        faults.late_unplug_s = timing.late_unplug_s
+    elif case.fault == "failing-key":
+        faults.corrupt_path_suffix = "/private_key.pem"
     board = SimulatedMeadow(runtime_enabled=case.runtime, reboot_s=timing.reboot_s, watchdog_s=timing.watchdog_s,
                             boot_concluded_delay_s=timing.boot_concluded_delay_s, faults=faults, seed=seed)
+    board.esp_store = dict(OLD_SET)
     if case.fault == "late-concluded":
         board.boot_concluded_delay_s = timing.late_concluded_s
     return board
 
 
 def noisy_faults(*, drop: int | None = None, corrupt: int | None = None, session: bool = False) -> Faults:
-    """The noisy link: STDOUT before 30 % of replies, lone 0x00 before 30 %, 1-5-byte writes, 2 ms latency."""
-    return Faults(stdout_share=0.3, zero_share=0.3, split_replies=True, split_max_bytes=5, reply_latency_s=0.002,
-                  drop_data_packet=drop, corrupt_data_packet=corrupt, session_packets=session)
+    """The noisy link: STDOUT and OS INFO lines before 30 % of replies each, lone 0x00 before 30 %, 1-5-byte
+    writes, 2 ms latency."""
+    return Faults(stdout_share=0.3, info_share=0.3, zero_share=0.3, split_replies=True, split_max_bytes=5,
+                  reply_latency_s=0.002, drop_data_packet=drop, corrupt_data_packet=corrupt, session_packets=session)
 
 
 def fired(board: SimulatedMeadow) -> int:
-    """How many one-shot faults fired (the noise is not counted)."""
+    """How many faults fired (the noise is not counted; a late CONCLUDED or unplug is not a counted event)."""
     return sum(count for name, count in board.faults_fired.items() if name != "concluded_after_error")
 
 
@@ -173,15 +196,27 @@ def run_case(case: Case, creds: dict[str, bytes], timing: Timing = FAST, *, seed
             device.close()
     outcome.seconds = time.monotonic() - started
     outcome.fired = fired(board)
-    if outcome.verdict == "recovered":
-        wrong = [name for name in CREDENTIAL_FILES if board.esp_store.get(name) != creds[name]]
-        if board.files.get(f"/meadow0/{BLOB}") != blob:
-            wrong.append(BLOB)
-        if board.runtime_enabled != case.runtime:
-            wrong.append("runtime state")
-        if wrong:
-            outcome.verdict, outcome.detail = "silent-corruption", "wrong on the board: " + ", ".join(wrong)
+    wrong = _board_problems(board, case, creds, blob, failed=outcome.verdict == "clean-failure")
+    if wrong and outcome.verdict in ("recovered", "clean-failure"):
+        outcome.verdict, outcome.detail = "silent-corruption", f"{outcome.detail} wrong on the board: {wrong}"
     return outcome
+
+
+def _board_problems(board: SimulatedMeadow, case: Case, creds: dict[str, bytes], blob: bytes, *,
+                    failed: bool) -> str:
+    """What the board holds that it should not, after a deploy that succeeded or failed ("" if nothing)."""
+    wrong = []
+    expected = OLD_SET if failed else creds
+    if board.esp_store != expected:
+        mixed = {name for name in CREDENTIAL_FILES if board.esp_store.get(name) not in (OLD_SET[name], creds[name])}
+        wrong.append("a mixed or foreign credential set" if mixed or failed else "not the new credential set")
+    if not failed and board.files.get(f"/meadow0/{BLOB}") != blob:
+        wrong.append(BLOB)
+    if board.runtime_enabled != case.runtime:
+        wrong.append("runtime left " + ("on" if board.runtime_enabled else "off"))
+    if any(board.files.get(f"/meadow0/{name}") for name in CREDENTIAL_FILES):
+        wrong.append("credential files left in /meadow0/")
+    return ", ".join(wrong)
 
 
 def sample_credentials(folder: Path) -> dict[str, bytes]:
@@ -210,15 +245,18 @@ class Summary:
         fired_cases = sum(1 for o in self.outcomes if o.fired)
         recovered = [o for o in self.outcomes if o.verdict == "recovered"]
         attempts = Counter(o.max_attempts for o in recovered)
+        must_fail = sum(1 for o in self.outcomes if o.case.fault in MUST_FAIL)
         lines = [
-            f"cases {total}: recovered {counts['recovered']}, clean failures {counts['clean-failure']}, "
-            f"silent corruptions {counts['silent-corruption']}, crashes {counts['crash']}",
+            f"cases {total}: recovered {counts['recovered']}, clean failures {counts['clean-failure']} "
+            f"({must_fail} cases where failing is right), silent corruptions {counts['silent-corruption']}, "
+            f"crashes {counts['crash']}",
             f"faults fired in {fired_cases} cases; most attempts per file among recovered: "
             + ", ".join(f"{n}: {c} cases" for n, c in sorted(attempts.items())),
             f"time {sum(o.seconds for o in self.outcomes):.1f} s, slowest case "
             f"{max((o.seconds for o in self.outcomes), default=0.0):.2f} s",
         ]
-        lines += [f"  {o.verdict}: {o.case.label}: {o.detail}" for o in self.outcomes if o.verdict != "recovered"]
+        lines += [f"  {o.verdict}: {o.case.label}: {o.detail}" for o in self.outcomes
+                  if o.verdict != ("clean-failure" if o.case.fault in MUST_FAIL else "recovered")]
         return lines
 
 
@@ -340,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_matrix(timing, progress=show, jobs=args.jobs)
         for line in summary.lines():
             print(line)
-        bad = bool(summary.counts["silent-corruption"] or summary.counts["crash"])
+        bad = bool(summary.counts["silent-corruption"] or summary.counts["crash"]) or any(
+            o.verdict != ("clean-failure" if o.case.fault in MUST_FAIL else "recovered") for o in summary.outcomes)
     if args.scenarios:
         def report(name: str, run: ScenarioRun) -> None:
             if args.verbose or not run.ok:

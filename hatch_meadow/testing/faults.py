@@ -11,7 +11,7 @@ class Faults:
 
     Packet numbers count the data packets of one download from 1 (with ``session_packets``, of
     every download since the board started, so "packet 3" can be the second file's). One-shot faults (the packet
-    numbers, ``init_fail_once``, ``resend_once``) clear themselves when they fire, so each fires
+    numbers) clear themselves when they fire, so each fires
     exactly once; counts (``init_fail_times``) count down. ``SimulatedMeadow.faults_fired`` counts
     what fired.
     """
@@ -36,6 +36,8 @@ class Faults:
     stdout_share: float = 0.0
     #: Send a lone 0x00 (an empty frame, spec §2) before this share of the reply messages.
     zero_share: float = 0.0
+    #: Send an OS TEXT_INFORMATION line (the OS may talk at any time, spec §5) before this share of replies.
+    info_share: float = 0.0
     #: Follow every TEXT_ERROR and DNLD_FAIL_RESEND with a CONCLUDED (the spec allows stray ones, §5).
     concluded_after_error: bool = False
     #: Ask the transport to deliver reply bytes in writes of 1..``split_max_bytes`` bytes.
@@ -43,11 +45,18 @@ class Faults:
     split_max_bytes: int = 7
     #: Ask the transport to hold each burst of replies back this long (seconds).
     reply_latency_s: float = 0.0
-    #: The next START gets INIT_DOWNLOAD_FAIL "… another file is being processed" (spec §7.3).
-    init_fail_once: bool = False
-    #: The next K STARTs get INIT_DOWNLOAD_FAIL (transient), then they succeed.
+    #: The next K STARTs get INIT_DOWNLOAD_FAIL "… another file is being processed" (transient, spec §7.3),
+    #: then they succeed.
     init_fail_times: int = 0
-    #: The next download fails after its first data packet as if the watchdog fired (spec §7.5).
-    resend_once: bool = False
     #: The first download reaching data packet N fails there as if the watchdog fired.
     resend_after_packet: int | None = None
+    #: When the watchdog fires, the board also clears what it had read but not handled (spec §7.5 "clears
+    #: its receive buffer"), so an END already sent is never answered.
+    watchdog_clears_input: bool = False
+    #: The board drops off USB before its RECONNECT reaches the host (the host only sees the port vanish).
+    drop_reconnect: bool = False
+    #: The board drops off USB this long after RECONNECT, whatever the host does meanwhile (None: as soon
+    #: as the host closes the port, or 0.1 s); a host that reopens quickly gets the dying port.
+    late_unplug_s: float | None = None
+    #: Corrupt every data packet of downloads whose path ends with this (a file that can never arrive).
+    corrupt_path_suffix: str | None = None

@@ -161,15 +161,17 @@ class PtyBoard:
 
     def _track_reboot(self, now: float) -> None:
         """Drop off USB after a RECONNECT went out; come back when the simulated reboot is over."""
+        late = self.board.faults.late_unplug_s
         if self.board.reboots_started != self._reboots_seen:
             self._reboots_seen = self.board.reboots_started
-            self._unplug_at = now + UNPLUG_GRACE_S
+            self._unplug_at = now + (UNPLUG_GRACE_S if late is None else late)
         if self._unplug_at is not None and self._master is not None and (
-                now >= self._unplug_at or (not self._outbox and not self._attached)):
+                now >= self._unplug_at or (late is None and not self._outbox and not self._attached)):
             self._unplug_at = None
             self._unplug()
         if self._master is None and self._unplug_at is None and not self.board.rebooting:
             self._plug()
+
 
     # -- the serving thread -----------------------------------------------------------------------------
 

@@ -255,6 +255,8 @@ class SimulatedMeadow(FileOperations):
                     faults.stdout_share > 0 and self.rng.random() < faults.stdout_share):
                 line = f"App: heartbeat {self._replies_sent}".encode()
                 wire += encode_frame(Message(type=ResponseType.TEXT_MONO_STDOUT, payload=line).encode())
+            if faults.info_share > 0 and self.rng.random() < faults.info_share:
+                wire += encode_frame(info(f"Meadow OS: housekeeping {self._replies_sent}").encode())
             if faults.zero_share > 0 and self.rng.random() < faults.zero_share:
                 wire += b"\x00"
             wire += encode_frame(message.encode())
@@ -316,12 +318,9 @@ class SimulatedMeadow(FileOperations):
                     error(PROCESSING_ERROR)]
         replies = [reply(ResponseType.TEXT_ACCEPTED)]
         self.starts[path] += 1
-        if self.faults.init_fail_once or self.faults.init_fail_times > 0:
-            if self.faults.init_fail_once:
-                self.faults.init_fail_once = False
-            else:
-                self.faults.init_fail_times -= 1
-            self._fire("init_fail_once" if self.faults.init_fail_times == 0 else "init_fail")
+        if self.faults.init_fail_times > 0:
+            self.faults.init_fail_times -= 1
+            self._fire("init_fail")
             # sim: CONCLUDED follows a failed open (unconfirmed on hardware, spec §7.3).
             reason = f"File '{path}' Init for download failed because another file is being processed"
             return [*replies, reply(ResponseType.INIT_DOWNLOAD_FAIL, reason), reply(ResponseType.TEXT_CONCLUDED)]
@@ -344,16 +343,15 @@ class SimulatedMeadow(FileOperations):
             self._fire("drop_data_packet")
             return []  # lost on the way: no CRC update, no watchdog re-arm
         data = packet.data
-        if faults.corrupt_data_packet == number and data:
-            faults.corrupt_data_packet = None
+        suffix = faults.corrupt_path_suffix
+        if (faults.corrupt_data_packet == number or (suffix and download.path.endswith(suffix))) and data:
+            if faults.corrupt_data_packet == number:
+                faults.corrupt_data_packet = None
             self._fire("corrupt_data_packet")
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         replies = download.append(data, now + self.watchdog_s)
-        if (faults.resend_once and number == 1) or faults.resend_after_packet == number:
-            if faults.resend_after_packet == number:
-                faults.resend_after_packet = None
-            else:
-                faults.resend_once = False
+        if faults.resend_after_packet == number:
+            faults.resend_after_packet = None
             self._fire("resend")
             return replies + self._abort_download(download)
         if faults.pause_after_packet == number:
@@ -371,6 +369,10 @@ class SimulatedMeadow(FileOperations):
         self._download = None
         self.files.pop(download.path, None)
         self._decoder = FrameDecoder()
+        if self.faults.watchdog_clears_input:
+            self._fire("watchdog_cleared_input")
+            self._held_packets.clear()
+            self._unread.clear()
         return [reply(ResponseType.DNLD_FAIL_RESEND, f"File '{download.path}' download failed, resend")]
 
     def _on_end(self, request: Message, now: float) -> list[Message]:
@@ -415,10 +417,18 @@ class SimulatedMeadow(FileOperations):
         self.runtime_enabled = request.type == RequestType.MONO_ENABLE
         state = "enabled" if self.runtime_enabled else "disabled"
         return [reply(ResponseType.TEXT_ACCEPTED), info(f"Mono has been {state}. Restarting F7 Micro"),
-                self._begin_reboot(request, now)]
+                *self._reconnect(request, now)]
 
     def _on_restart(self, request: Message, now: float) -> list[Message]:
-        return [reply(ResponseType.TEXT_ACCEPTED), self._begin_reboot(request, now)]
+        return [reply(ResponseType.TEXT_ACCEPTED), *self._reconnect(request, now)]
+
+    def _reconnect(self, request: Message, now: float) -> list[Message]:
+        """RECONNECT and the reboot; with ``drop_reconnect`` the RECONNECT never leaves the board."""
+        message = self._begin_reboot(request, now)
+        if self.faults.drop_reconnect:
+            self._fire("drop_reconnect")
+            return []
+        return [message]
 
     def _on_acknowledge(self, request: Message, now: float) -> list[Message]:
         return [reply(ResponseType.TEXT_ACCEPTED), reply(ResponseType.TEXT_CONCLUDED)]
