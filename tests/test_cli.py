@@ -210,3 +210,52 @@ def test_check_reports_missing_deploy_files(project: Project, capsys: pytest.Cap
     assert main(["check", "--project", str(root), "--json"]) == 1
     codes = [f["code"] for f in json.loads(capsys.readouterr().out)["findings"]]
     assert "deploy-file-missing" in codes
+
+
+@pytest.mark.parametrize("columns", ["40", "80", "120", "200"])
+def test_fast_top_help_is_clicks_help(columns: str, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`--help` is answered without click, in exactly the text click renders at the same terminal width."""
+    from hatch_meadow.cli.app import run_click
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert main(["--help"]) == 0
+    fast = capsys.readouterr().out
+    assert run_click(["--help"]) == 0
+    assert capsys.readouterr().out == fast
+
+
+def test_fast_version_is_clicks_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--version` / `-V` print what click's version option prints."""
+    from hatch_meadow.cli.app import run_click
+
+    assert main(["--version"]) == 0
+    fast = capsys.readouterr().out
+    assert run_click(["--version"]) == 0
+    assert capsys.readouterr().out == fast
+    assert main(["-V"]) == 0
+    assert capsys.readouterr().out == fast
+
+
+def test_command_table_matches_each_commands_short_help() -> None:
+    """The help listing comes from the table; each command's own short_help says the same."""
+    import importlib
+
+    import click
+
+    from hatch_meadow.cli import COMMANDS
+
+    for name, (module, attribute, short_help) in COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        assert (command.name, command.short_help) == (name, short_help)
+
+
+def test_version_and_help_import_no_click() -> None:
+    """The short commands stay close to Python's own start-up: click is not even imported."""
+    code = ("import sys, io, contextlib; from hatch_meadow.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['--version']); main(['--help'])\n"
+            "print('click' in sys.modules, 'typing' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["False", "False"]
