@@ -46,6 +46,7 @@ from hatch_meadow.xmltext import (
     element_spans,
     encode_text,
     escape_attribute,
+    indent_step,
     line_indent,
 )
 
@@ -153,14 +154,35 @@ class _Document:
 
     @property
     def unit(self) -> str:
-        """The file's indentation step: how far the root's first child is indented."""
+        """The file's indentation step: the root's first child's indentation minus the root's."""
         if self._unit is None:
             self._unit = DEFAULT_INDENT
             for child in self.root:
                 if isinstance(child.tag, str):
-                    self._unit = line_indent(self.text, self.span(child).open_start) or DEFAULT_INDENT
+                    found = line_indent(self.text, self.span(child).open_start)
+                    self._unit = indent_step(self.root_indent, found) or found or DEFAULT_INDENT
                     break
         return self._unit
+
+    @property
+    def root_indent(self) -> str:
+        """The root element's own indentation (usually none)."""
+        return line_indent(self.text, self.span(self.root).open_start) or ""
+
+    def step_near(self, element: etree._Element) -> str:
+        """The step used inside ``element`` (its first child's indentation minus its own), else the file's."""
+        for child in element:
+            if isinstance(child.tag, str):
+                step = indent_step(line_indent(self.text, self.span(element).open_start),
+                                   line_indent(self.text, self.span(child).open_start))
+                return step or self.unit
+        return self.unit
+
+    def child_indent(self) -> str:
+        """How a new child of the root is indented: like the root's last child, else root + step."""
+        children = [c for c in self.root if isinstance(c.tag, str)]
+        found = line_indent(self.text, self.span(children[-1]).open_start) if children else None
+        return found if found is not None else self.root_indent + self.unit
 
     def tag_text(self, element: etree._Element) -> str:
         span = self.span(element)
@@ -168,7 +190,7 @@ class _Document:
 
     def indent_of(self, element: etree._Element, depth: int) -> str:
         found = line_indent(self.text, self.span(element).open_start)
-        return found if found is not None else self.unit * depth
+        return found if found is not None else self.root_indent + self.unit * depth
 
     def apply(self) -> str:
         if not self.edits:
@@ -439,18 +461,20 @@ def _add_metadata_child(doc: _Document, item: etree._Element, mode: str) -> None
     nl = doc.encoding.newline
     span = doc.span(item)
     indent = doc.indent_of(item, 2)
+    group = item.getparent()
+    unit = doc.step_near(group) if group is not None else doc.unit
     metadata = f"<{COPY_METADATA}>{mode}</{COPY_METADATA}>"
     if span.is_empty_tag:
         tag = doc.text[span.open_start:span.open_end]
         opening = tag[:-2].rstrip() + ">"
         doc.edits.append((span.open_start, span.open_end,
-                          f"{opening}{nl}{indent}{doc.unit}{metadata}{nl}{indent}</{_localname_raw(tag)}>"))
+                          f"{opening}{nl}{indent}{unit}{metadata}{nl}{indent}</{_localname_raw(tag)}>"))
         return
     content = doc.text[span.open_end:span.close_start]
     if content.strip() == "":
-        doc.edits.append((span.open_end, span.close_start, f"{nl}{indent}{doc.unit}{metadata}{nl}{indent}"))
+        doc.edits.append((span.open_end, span.close_start, f"{nl}{indent}{unit}{metadata}{nl}{indent}"))
     elif line_indent(doc.text, span.close_start) is not None:
-        doc.edits.append((span.close_start, span.close_start, f"{doc.unit}{metadata}{nl}{indent}"))
+        doc.edits.append((span.close_start, span.close_start, f"{unit}{metadata}{nl}{indent}"))
     else:  # other metadata on the same line: keep it, append ours beside it
         doc.edits.append((span.close_start, span.close_start, metadata))
 
@@ -545,23 +569,25 @@ def _ensure_group(
         ]
         if not same:
             span = doc.span(keep)
-            text = _group_text(wanted, condition, doc.indent_of(keep, 1), doc.unit, nl)
+            text = _group_text(wanted, condition, doc.indent_of(keep, 1), doc.step_near(keep), nl)
             doc.edits.append((span.open_start, span.close_end, text))
         return changes
     changes = [ItemChange(file, "added", f"<None> item in the {ITEM_GROUP_LABEL} ItemGroup ({mode})")
                for file in files]
-    indent = doc.unit
-    group_text = _group_text(wanted, condition, indent, doc.unit, nl)
+    indent = doc.child_indent()
+    last = [c for c in doc.root if isinstance(c.tag, str)][-1:]
+    group_text = _group_text(wanted, condition, indent, doc.step_near(last[0]) if last else doc.unit, nl)
     root_span = doc.span(doc.root)
     if root_span.is_empty_tag:
         tag = doc.text[root_span.open_start:root_span.open_end]
-        doc.edits.append((root_span.open_start, root_span.open_end,
-                          f"{tag[:-2].rstrip()}>{nl}{indent}{group_text}{nl}</{_localname_raw(tag)}>"))
+        doc.edits.append((root_span.open_start, root_span.open_end, f"{tag[:-2].rstrip()}>{nl}{indent}{group_text}"
+                          f"{nl}{doc.root_indent}</{_localname_raw(tag)}>"))
     elif line_indent(doc.text, root_span.close_start) is not None:
         line_start = doc.text.rfind("\n", 0, root_span.close_start) + 1
         doc.edits.append((line_start, line_start, f"{indent}{group_text}{nl}"))
     else:
-        doc.edits.append((root_span.close_start, root_span.close_start, f"{nl}{indent}{group_text}{nl}"))
+        doc.edits.append((root_span.close_start, root_span.close_start,
+                          f"{nl}{indent}{group_text}{nl}{doc.root_indent}"))
     return changes
 
 

@@ -142,6 +142,17 @@ def line_indent(text: str, pos: int) -> str | None:
     return prefix if prefix.strip(" \t") == "" else None
 
 
+def indent_step(parent: str | None, child: str | None) -> str | None:
+    """The indentation one level adds: the child's indentation minus its parent's (issue #15).
+
+    None when either is not on its own line, or the child is not indented deeper than the parent with
+    the same leading whitespace (then the caller falls back to the file's usual step).
+    """
+    if parent is None or child is None or len(child) <= len(parent) or not child.startswith(parent):
+        return None
+    return child[len(parent):]
+
+
 def escape_attribute(value: str) -> str:
     """Escape a string for a double-quoted XML attribute."""
     return value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
