@@ -36,6 +36,8 @@ from lxml import etree
 
 from hatch_meadow.atomicfile import save_atomic
 from hatch_meadow.errors import ProjectFileError
+from hatch_meadow.msbuild_eval import Evaluation, FileVerdict, evaluate_project
+from hatch_meadow.msbuild_events import BuildContext
 from hatch_meadow.names import ITEM_GROUP_LABEL
 from hatch_meadow.project import credential_paths
 from hatch_meadow.xmltext import (
@@ -83,6 +85,9 @@ class PatchResult:
     changes: tuple[ItemChange, ...] = ()
     warnings: tuple[str, ...] = ()
     written: bool = False
+    #: What the build does with each file after the patch, and before it (the evaluation model).
+    verdicts: tuple[FileVerdict, ...] = ()
+    verdicts_before: tuple[FileVerdict, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -112,6 +117,7 @@ class PatchResult:
                 {"file": c.file, "action": c.action, "detail": c.detail, "line": c.line} for c in self.changes
             ],
             "warnings": list(self.warnings),
+            "copy": [v.to_json() for v in self.verdicts],
         }
 
 
@@ -246,15 +252,6 @@ def parse_project(data: bytes, name: str) -> _Document:
     return _Document(name=name, text=text, encoding=encoding, root=root)
 
 
-def _is_sdk_style(root: etree._Element) -> bool:
-    if root.get("Sdk"):
-        return True
-    return any(
-        isinstance(el.tag, str) and (_localname(el) == "Sdk" or (_localname(el) == "Import" and el.get("Sdk")))
-        for el in root
-    )
-
-
 @lru_cache(maxsize=4096)
 def _normalise_spec(spec: str) -> str:
     """An item spec as MSBuild compares it: %XX-unescaped, either slash, no ./, case-insensitive."""
@@ -343,6 +340,7 @@ def plan_patch(
     condition: str | None = None,
     name: str = "project.csproj",
     outside: Iterable[str] = (),
+    context: BuildContext | None = None,
 ) -> PatchResult:
     """Plan the csproj change that makes ``files`` reach the build output with ``mode``. Pure.
 
@@ -353,9 +351,12 @@ def plan_patch(
         condition: optional MSBuild condition for the managed ItemGroup.
         name: the file name to use in messages.
         outside: the subset of ``files`` that lies outside the project folder (not globbed by the SDK).
+        context: the Directory.Build files and imports around the project (default: none), for the
+            evaluation model (:mod:`hatch_meadow.msbuild_eval`) that decides ``Update`` or ``Include``.
 
     Raises:
-        ProjectFileError: malformed XML, a non-Project root, or a ``Remove`` of one of ``files``.
+        ProjectFileError: malformed XML, a non-Project root, a ``Remove`` of one of ``files``, or
+            a project after whose patch MSBuild would still not copy one of them.
     """
     doc = parse_project(data, name)
     outside_set = {_normalise_path(f) for f in outside}
@@ -367,21 +368,21 @@ def plan_patch(
     wanted_new: list[str] = []
     fixed: dict[etree._Element, ItemChange] = {}
 
-    sdk_style = _is_sdk_style(doc.root)
+    evaluation = evaluate_project(doc.root, name, files, context)
+    conditioned: set[str] = set()
     for file in files:
         wanted = _normalise_path(file)
         removers = [item for item, pattern in index.removes if _matches(pattern, wanted)]
         last_remove = max((index.order[item] for item in removers), default=-1)
         candidates = [(item, attr) for item, attr in index.by_spec.get(wanted, [])
                       if index.order[item] > last_remove]  # items before a Remove are void
-        # An Include always creates the item; an Update only changes an item that exists: in SDK projects
-        # the default globs create None items (not Content), old-style projects glob nothing.
+        # An Include always creates the item; an Update only changes an item that exists when MSBuild
+        # reaches it (the SDK's default None items, unless they are off; an earlier Include).
         exact = [item for item, attr in candidates
-                 if attr == "Include" or (sdk_style and _localname(item) == "None")]
+                 if attr == "Include" or evaluation.presence(file, before=item) == "yes"]
         for item, attr in candidates:
             if item not in exact:
-                warnings.append(f"{name}:{_line(item)}: <{_localname(item)} {attr}=\"{item.get(attr)}\"> matches no "
-                                f"item (nothing includes {file} as {_localname(item)}), so hatch-meadow adds its own")
+                warnings.append(_void_update_warning(evaluation, item, attr, file, name))
         if removers and not any(attr == "Include" for item, attr in candidates):
             for item in removers:
                 clause = f'<{_localname(item)} Remove="{item.get("Remove")}"> at line {_line(item)}'
@@ -397,7 +398,10 @@ def plan_patch(
                 continue
             fixed[item] = _fix_item(doc, item, file, mode)
             changes.append(fixed[item])
-            warnings.extend(_condition_warnings(item, file, condition, name))
+            found = _condition_warnings(item, file, condition, name)
+            warnings.extend(found)
+            if found:
+                conditioned.add(file)
 
     if removed:
         raise ProjectFileError(
@@ -406,11 +410,66 @@ def plan_patch(
             "output, or set patch-csproj = false and manage the items yourself",
         )
 
-    changes.extend(
-        _ensure_group(doc, managed, wanted_new, mode, condition, sdk_style=sdk_style, outside=outside_set)
-    )
+    forms = {file: _item_form(evaluation, file, managed, outside_set) for file in wanted_new}
+    warnings.extend(_doubt_warnings(evaluation, forms))
+    changes.extend(_ensure_group(doc, managed, wanted_new, mode, condition, forms=forms))
     patched = data if not doc.edits else encode_text(doc.apply(), doc.encoding)
-    return PatchResult(path=name, original=data, patched=patched, changes=tuple(changes), warnings=tuple(warnings))
+    after = evaluation if not doc.edits else evaluate_project(parse_project(patched, name).root, name, files, context)
+    verdicts = tuple(after.verdict(file) for file in files)
+    warnings.extend(_verdict_problems(verdicts, name, condition, conditioned))
+    return PatchResult(path=name, original=data, patched=patched, changes=tuple(changes), warnings=tuple(warnings),
+                       verdicts=verdicts,
+                       verdicts_before=verdicts if after is evaluation else tuple(evaluation.verdict(f) for f in files))
+
+
+def _void_update_warning(evaluation: Evaluation, item: etree._Element, attr: str, file: str, name: str) -> str:
+    kind = _localname(item)
+    if kind != "None":
+        why = f"nothing includes {file} as {kind}"
+    else:
+        glob, why = evaluation.glob_reason(file)
+        if glob is None:
+            return (f"{name}:{_line(item)}: <{kind} {attr}=\"{item.get(attr)}\"> may match no item ({why}), "
+                    "so hatch-meadow adds its own")
+    return f"{name}:{_line(item)}: <{kind} {attr}=\"{item.get(attr)}\"> matches no item ({why}), so hatch-meadow " \
+           "adds its own"
+
+
+def _item_form(evaluation: Evaluation, file: str, managed: Sequence[etree._Element],
+               outside: set[str]) -> tuple[str, str]:
+    """``Update`` when MSBuild has an item for the file where our group goes, else ``Include``; and why."""
+    if _normalise_path(file) in outside:
+        return "Include", "outside the project folder: using Include with Link"
+    presence = evaluation.presence(file, ignore=managed)
+    glob, why = evaluation.glob_reason(file)
+    if presence == "yes":
+        return "Update", (f"{why}: using Update" if glob else "an earlier item includes it: using Update")
+    if presence == "maybe":
+        return "Include", f"{why}: using Include, which copies it either way"
+    return "Include", f"{why}: using Include"
+
+
+def _doubt_warnings(evaluation: Evaluation, forms: dict[str, tuple[str, str]]) -> list[str]:
+    """Say which lines the model could not evaluate, when the choice of Update/Include depended on them."""
+    if not any(evaluation.glob_reason(file)[0] is None for file in forms):
+        return []
+    return [f"{doubt}; hatch-meadow cannot tell whether the SDK's default items exist, so it uses Include, "
+            "which copies the files either way" for doubt in evaluation.default_items.doubts]
+
+
+def _verdict_problems(verdicts: Sequence[FileVerdict], name: str, condition: str | None,
+                      conditioned: set[str]) -> list[str]:
+    """Refuse a patch after which MSBuild still would not copy a file; warn if it copies one only sometimes."""
+    missing = [v for v in verdicts if v.copied == "no"]
+    if missing:
+        raise ProjectFileError(
+            f"{name}: even after the patch, MSBuild would not copy " +
+            "; ".join(f"{v.file} ({v.detail})" for v in missing),
+            hint="change or remove the item that keeps the file out (it may be in Directory.Build.props or "
+            "Directory.Build.targets), or set patch-csproj = false and manage the items yourself",
+        )
+    return [f"{name}: {v.file} is {v.detail}" for v in verdicts
+            if v.copied == "depends" and v.file not in conditioned and set(v.conditions) - {condition}]
 
 
 def _condition_warnings(item: etree._Element, file: str, condition: str | None, name: str) -> list[str]:
@@ -494,17 +553,14 @@ class _Entry:
     mode: str
 
 
-def _entries(files: Sequence[str], mode: str, *, sdk_style: bool, outside: set[str]) -> list[_Entry]:
+def _entries(files: Sequence[str], mode: str, forms: dict[str, tuple[str, str]]) -> list[_Entry]:
     entries = []
     for file in files:
         spec = _msbuild_escape(file.replace("/", "\\"))
-        if _normalise_path(file) in outside:
-            entries.append(_Entry("Include", spec, _msbuild_escape(PurePosixPath(file).name), mode))
-        else:
-            # A file in a sub-folder would land in the same sub-folder of the output, where the board
-            # never looks: Link puts it in the output root.
-            link = _msbuild_escape(PurePosixPath(file).name) if "/" in file else None
-            entries.append(_Entry("Update" if sdk_style else "Include", spec, link, mode))
+        # A file in a sub-folder (or outside the project) would land in that sub-folder of the output,
+        # where the board never looks: Link puts it in the output root.
+        link = _msbuild_escape(PurePosixPath(file).name) if "/" in file else None
+        entries.append(_Entry(forms[file][0], spec, link, mode))
     return entries
 
 
@@ -545,8 +601,7 @@ def _ensure_group(
     mode: str,
     condition: str | None,
     *,
-    sdk_style: bool,
-    outside: set[str],
+    forms: dict[str, tuple[str, str]],
 ) -> list[ItemChange]:
     nl = doc.encoding.newline
     keep, extra = (managed[0], managed[1:]) if managed else (None, [])
@@ -556,7 +611,7 @@ def _ensure_group(
         if keep is not None:
             _remove_element_lines(doc, keep)
         return []
-    wanted = _entries(files, mode, sdk_style=sdk_style, outside=outside)
+    wanted = _entries(files, mode, forms)
     if keep is not None:
         existing = _existing_entries(keep)
         same = (existing is not None and sorted(existing, key=repr) == sorted(wanted, key=repr)
@@ -564,7 +619,7 @@ def _ensure_group(
         present = {_normalise_spec(e.spec): e.mode for e in existing or []}
         changes = [
             ItemChange(file, "unchanged" if present.get(_normalise_path(file)) == mode else "added",
-                       f"<None> item in the {ITEM_GROUP_LABEL} ItemGroup ({mode})")
+                       f"<None {forms[file][0]}> item in the {ITEM_GROUP_LABEL} ItemGroup ({mode}): {forms[file][1]}")
             for file in files
         ]
         if not same:
@@ -572,8 +627,8 @@ def _ensure_group(
             text = _group_text(wanted, condition, doc.indent_of(keep, 1), doc.step_near(keep), nl)
             doc.edits.append((span.open_start, span.close_end, text))
         return changes
-    changes = [ItemChange(file, "added", f"<None> item in the {ITEM_GROUP_LABEL} ItemGroup ({mode})")
-               for file in files]
+    changes = [ItemChange(file, "added", f"<None {forms[file][0]}> item in the {ITEM_GROUP_LABEL} ItemGroup "
+                          f"({mode}): {forms[file][1]}") for file in files]
     indent = doc.child_indent()
     last = [c for c in doc.root if isinstance(c.tag, str)][-1:]
     group_text = _group_text(wanted, condition, indent, doc.step_near(last[0]) if last else doc.unit, nl)
@@ -669,8 +724,7 @@ def _write(result: PatchResult, real: Path) -> PatchResult:
     except OSError as exc:
         raise ProjectFileError(f"{result.path}: cannot write it ({exc.strerror}); the file is unchanged",
                                hint="check free disk space and permissions") from exc
-    return PatchResult(path=result.path, original=result.original, patched=result.patched,
-                       changes=result.changes, warnings=result.warnings, written=True)
+    return replace(result, written=True)
 
 
 def ensure_csproj(
@@ -701,7 +755,10 @@ def ensure_csproj(
         files, outside = credential_paths(path, credentials_dir or path.parent)
     else:
         outside = [f for f in files if Path(f).as_posix().startswith("../")]
-    result = plan_patch(data, files, mode=mode, condition=condition, name=str(path), outside=outside)
+    from hatch_meadow.msbuild_context import load_build_context
+
+    result = plan_patch(data, files, mode=mode, condition=condition, name=str(path), outside=outside,
+                        context=load_build_context(path, data))
     return result if dry_run else _write(result, real)
 
 
