@@ -16,6 +16,7 @@ from hatch_meadow.project import HookTable, ProjectLayout, load_project_settings
 
 if TYPE_CHECKING:
     from hatch_meadow.csproj import PatchResult
+    from hatch_meadow.msbuild_eval import FileVerdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,13 @@ class ProjectCheck:
     layout: ProjectLayout | None
     csproj: PatchResult | None
     findings: tuple[Finding, ...]
+
+    def copy_verdicts(self) -> tuple[FileVerdict, ...]:
+        """Per credential file, whether the next build copies it to its output (after the hook's patch,
+        unless ``patch-csproj = false``)."""
+        if self.csproj is None or self.config is None:
+            return ()
+        return self.csproj.verdicts if self.config.patch_csproj else self.csproj.verdicts_before
 
     def ok(self, *, strict: bool = False) -> bool:
         """No errors (and, under ``strict``, no warnings)."""
@@ -48,6 +56,7 @@ class ProjectCheck:
                     {"file": c.file, "action": c.action, "detail": c.detail, "line": c.line}
                     for c in self.csproj.changes if c.action != "unchanged"
                 ],
+                "copy": [v.to_json() for v in self.copy_verdicts()],
             },
             "findings": [f.to_json() for f in self.findings],
         }
@@ -118,23 +127,30 @@ def check_project(root: Path, environ: dict[str, str] | None = None) -> ProjectC
     csproj_name = _rel(layout.csproj, root)
     for warning in patch.warnings:
         findings.append(Finding("csproj-item-condition", "warning", csproj_name, warning, None))
-    pending = [c for c in patch.changes if c.action != "unchanged"]
-    if pending:
-        files = ", ".join(c.file for c in pending)
-        if config.patch_csproj:
-            findings.append(Finding(
-                "csproj-pending", "info", csproj_name,
-                f"the next build adds or fixes the copy items for {files}",
-                "or run `hatch-meadow patch-csproj` now",
-            ))
-        else:
-            findings.append(Finding(
-                "csproj-missing-items", "warning", csproj_name,
-                f"{files} will not be copied to the build output (patch-csproj = false)",
-                f"add <None Update=\"…\"><CopyToOutputDirectory>{config.copy_mode}</CopyToOutputDirectory></None> "
-                "items, or set patch-csproj = true",
-            ))
+    findings.extend(_pending_findings(patch, config, csproj_name, root))
     return ProjectCheck(root, chosen.where, config, layout, patch, tuple(findings))
+
+
+def _pending_findings(patch: PatchResult, config: MeadowConfig, csproj_name: str, root: Path) -> list[Finding]:
+    """What the next build changes in the csproj, or (patch-csproj = false) what it will not copy."""
+    pending = [c for c in patch.changes if c.action != "unchanged"]
+    if not pending:
+        return []
+    files = ", ".join(c.file for c in pending)
+    if config.patch_csproj:
+        return [Finding("csproj-pending", "info", csproj_name, f"the next build adds or fixes the copy items for "
+                        f"{files}", "or run `hatch-meadow patch-csproj` now")]
+    reasons = sorted({v.detail.removeprefix("not copied: ").replace(f"{root}{os.sep}", "")
+                      for v in patch.verdicts_before if v.copied == "no"})
+    # The form the patch would write: Include where default items are off (issue #15), else Update.
+    form = "Include" if any("<None Include" in c.detail for c in pending) else "Update"
+    return [Finding(
+        "csproj-missing-items", "warning", csproj_name,
+        f"{files} will not be copied to the build output (patch-csproj = false)"
+        + "".join(f"; {reason}" for reason in reasons),
+        f"add <None {form}=\"…\"><CopyToOutputDirectory>{config.copy_mode}</CopyToOutputDirectory></None> "
+        "items, or set patch-csproj = true",
+    )]
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -1,20 +1,24 @@
 """The csproj patch as MSBuild evaluates the project (issue #15): default items, Directory.Build files, indentation.
 
 Fixtures under ``tests/data/csproj`` (sources in its SOURCES.md): real project files with their real
-Directory.Build.props/.targets, and one hand-made tree per rule. Then the before/after bytes, the
-evaluation model on its own, the item form and its reasons, and the indentation of what is added.
+Directory.Build.props/.targets, and one hand-made tree per rule. Then the evaluation model on its own,
+the item form and its reasons, the before/after bytes, the CLI, and one real hatchling build.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CSPROJ
+from conftest import CSPROJ, hatchling_build
 from lxml import etree
 
+from hatch_meadow.cli import main
 from hatch_meadow.csproj import PatchResult, ensure_csproj, plan_patch
 from hatch_meadow.errors import ProjectFileError
 from hatch_meadow.msbuild_condition import evaluate_condition, expand
@@ -26,6 +30,7 @@ DATA = Path(__file__).parent / "data" / "csproj"
 CREDS = ["client_cert.pem", "private_key.pem", "private_key_pass.txt"]
 FIXTURES = sorted(p for p in DATA.rglob("*.csproj"))
 FIXTURE_IDS = [p.relative_to(DATA).as_posix() for p in FIXTURES]
+Project = Callable[..., Path]
 
 
 def patch_fixture(path: Path, data: bytes | None = None) -> PatchResult:
@@ -462,6 +467,108 @@ def test_project_import_missing_file_is_skipped_not_unread(tmp_path: Path) -> No
     found = load_build_context(csproj, csproj.read_bytes())
     assert found.imports == {(PROJECT, "local.props"): None}
     assert ensure_csproj(csproj, CREDS, dry_run=True).warnings == ()
+
+
+# --------------------------------------------------------------------------------------------------
+# End to end: the CLI and a real hatchling build
+# --------------------------------------------------------------------------------------------------
+
+
+def _items_off_project(project: Project, hook_table: str = "") -> Path:
+    root = project(hook_table)
+    (root / "Directory.Build.props").write_text(
+        "<Project>\n  <PropertyGroup>\n    <EnableDefaultItems>false</EnableDefaultItems>\n  </PropertyGroup>\n"
+        "</Project>\n")
+    return root
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hatch_meadow", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=60, check=False)
+
+
+def test_cli_patch_csproj_default_items_off(project: Project) -> None:
+    """patch-csproj writes Include items and says why; a re-run is unchanged; --dry-run then exits 0."""
+    root = _items_off_project(project)
+    proc = run_cli("patch-csproj", "MeadowApp/MeadowApp.csproj", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert (root / "MeadowApp/MeadowApp.csproj").read_text() == ITEMS_OFF_AFTER
+    assert ("client_cert.pem: added: <None Include> item in the hatch-meadow ItemGroup (Always): default items "
+            "are off in Directory.Build.props (line 3: EnableDefaultItems = 'false'): using Include") in proc.stdout
+    assert "MeadowApp/MeadowApp.csproj: updated" in proc.stdout
+    again = run_cli("patch-csproj", "MeadowApp/MeadowApp.csproj", "--json", cwd=root)
+    assert again.returncode == 0
+    payload = json.loads(again.stdout)
+    assert (payload["changed"], payload["written"]) == (False, False)
+    assert [c["copied"] for c in payload["copy"]] == ["yes", "yes", "yes"]
+    assert run_cli("patch-csproj", "MeadowApp/MeadowApp.csproj", "--dry-run", cwd=root).returncode == 0
+
+
+def test_cli_patch_csproj_refuses_a_remove_in_directory_build_targets(project: Project) -> None:
+    """Exit 2, the file untouched, and the message names the Remove in Directory.Build.targets."""
+    root = project()
+    (root / "Directory.Build.targets").write_text('<Project>\n  <ItemGroup>\n    <None Remove="*.pem" />\n'
+                                                  "  </ItemGroup>\n</Project>\n")
+    proc = run_cli("patch-csproj", "MeadowApp/MeadowApp.csproj", cwd=root)
+    assert proc.returncode == 2
+    assert 'removed by <None Remove="*.pem"> at Directory.Build.targets:3' in proc.stderr
+    assert (root / "MeadowApp/MeadowApp.csproj").read_text() == CSPROJ
+
+
+def test_cli_check_reports_per_file_copy_verdicts(project: Project) -> None:
+    """check says, per credential file, what the next build copies; JSON carries the verdicts."""
+    root = _items_off_project(project)
+    proc = run_cli("check", "--project", ".", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "csproj    MeadowApp/MeadowApp.csproj: needs changes" in proc.stdout
+    assert ("copy      client_cert.pem: after the next build's patch: copied (Always) by "
+            '<None Include="client_cert.pem">') in proc.stdout
+    report = json.loads(run_cli("check", "--project", ".", "--json", cwd=root).stdout)
+    copy = report["project"]["csproj"]["copy"]
+    assert [(c["file"], c["copied"], c["mode"]) for c in copy] == [(f, "yes", "Always") for f in CREDS]
+
+
+def test_cli_check_without_patching_says_the_files_are_not_copied(project: Project) -> None:
+    """patch-csproj = false: NOT copied, with the reason, and the fix names Include; --strict fails."""
+    root = _items_off_project(project, "patch-csproj = false\n")
+    proc = run_cli("check", "--project", ".", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert ("copy      client_cert.pem: NOT copied: no item includes it (default items are off in "
+            "Directory.Build.props (line 3: EnableDefaultItems = 'false'))") in proc.stdout
+    report = json.loads(run_cli("check", "--project", ".", "--json", cwd=root).stdout)
+    finding = report["findings"][0]
+    assert finding["code"] == "csproj-missing-items"
+    assert finding["fix"].startswith('add <None Include="…"><CopyToOutputDirectory>Always')
+    assert run_cli("check", "--project", ".", "--strict", cwd=root).returncode == 1
+
+
+def test_cli_check_warns_when_default_items_cannot_be_known(project: Project) -> None:
+    """A property set under an unknown condition: check shows the warning with file and line."""
+    root = project()
+    (root / "Directory.Build.props").write_text(
+        "<Project>\n  <PropertyGroup Condition=\"'$(Configuration)' == 'Release'\">\n"
+        "    <EnableDefaultNoneItems>false</EnableDefaultNoneItems>\n  </PropertyGroup>\n</Project>\n")
+    report = json.loads(run_cli("check", "--project", ".", "--json", cwd=root).stdout)
+    warnings = [f["message"] for f in report["findings"] if f["severity"] == "warning"]
+    assert len(warnings) == 1
+    assert warnings[0].endswith("Directory.Build.props:3: EnableDefaultNoneItems is set only when '$(Configuration)'"
+                                " == 'Release'; hatch-meadow cannot tell whether the SDK's default items exist, so "
+                                "it uses Include, which copies the files either way")
+    assert main(["check", "--project", str(root), "--strict"]) == 1
+
+
+def test_hatchling_build_with_default_items_off_writes_include(project: Project) -> None:
+    """A real wheel build: Directory.Build.props turns default items off, the hook writes Include and says why."""
+    root = _items_off_project(project)
+    run = hatchling_build(root)
+    assert run.returncode == 0, run.output
+    assert (root / "MeadowApp/MeadowApp.csproj").read_text() == ITEMS_OFF_AFTER
+    assert "client_cert.pem: added, <None Include> item in the hatch-meadow ItemGroup (Always): default items are " \
+           "off in" in run.output
+    assert "using Include" in run.output
+    second = hatchling_build(root)
+    assert second.returncode == 0, second.output
+    assert (root / "MeadowApp/MeadowApp.csproj").read_text() == ITEMS_OFF_AFTER
 
 
 def test_fixture_tree_is_left_untouched() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -50,6 +51,13 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
             state = "needs changes" if pending else "up to date"
             console.print(f"csproj    {result.project.layout.csproj.relative_to(result.project.root)}: {state}",
                           markup=False)
+            after_patch = pending and result.project.config is not None and result.project.config.patch_csproj
+            for verdict in result.project.copy_verdicts():
+                when = "after the next build's patch: " if after_patch else ""
+                detail = verdict.detail.replace(f"{result.project.root}{os.sep}", "")  # paths as in `csproj`
+                if verdict.copied == "no":
+                    detail = "NOT" + detail.removeprefix("not")
+                console.print(f"copy      {verdict.file}: {when}{detail}", markup=False)
     report = result.credentials
     if report is not None:
         console.print(f"creds     {result.directory} (profile {result.profile}): the board would "

@@ -26,13 +26,16 @@ def patch_csproj(
     csproj: Path, files: tuple[str, ...], mode: str, condition: str | None,
     remove: bool, dry_run: bool, as_json: bool,
 ) -> int:
-    """Add <None Update="…"><CopyToOutputDirectory>Always</…></None> items for the credential files.
+    """Add <None Update|Include="…"><CopyToOutputDirectory>Always</…></None> items for the credential files.
 
     Items go into one <ItemGroup Label="hatch-meadow">; an item the project already has for a file is
-    fixed in place instead. Everything else in the file stays byte for byte the same, and nothing is
-    written when nothing changes. Exit 2 (file untouched) for a missing, unreadable, read-only or
-    malformed csproj, or a Remove item for a credential file. With --dry-run: exit 1 when a change is
-    pending (like `update --dry-run`), 0 when the file is already right.
+    fixed in place instead. `Update` where MSBuild already has an item for the file (the SDK's default
+    items), `Include` where it has none (default items off in the project, Directory.Build.props or
+    Directory.Build.targets; no SDK; a file outside the project folder); each line says which and why.
+    Everything else in the file stays byte for byte the same, and nothing is written when nothing
+    changes. Exit 2 (file untouched) for a missing, unreadable, read-only or malformed csproj, or an
+    item (in it or in Directory.Build.props/.targets) that keeps a credential file out. With
+    --dry-run: exit 1 when a change is pending (like `update --dry-run`), 0 when the file is already right.
     """
     from hatch_meadow.cli.console import emit_json, out_console
     from hatch_meadow.csproj import clean_csproj, ensure_csproj
