@@ -45,7 +45,7 @@ ensure_real_mbedtls() {
     echo "$MBEDTLS_STATUS"
     return 0
   fi
-  echo "${MBEDTLS_STATUS%%$'\n'*}: looking for the system's Mbed TLS 2.28"
+  echo "no real Mbed TLS in $VENV (no python-mbedtls wheel for Python $PY_VERSION?): looking for the system's Mbed TLS 2.28"
   _install_system_mbedtls || true
   if MBEDTLS_STATUS=$("$VENV_PY" -m hatch_meadow.mbedtls_oracle); then
     echo "$MBEDTLS_STATUS"
