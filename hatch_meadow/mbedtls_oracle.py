@@ -5,6 +5,12 @@ libraries in ``python_mbedtls.libs/``. Its own Python API hides the real error c
 ``mbedtls_pk_parse_public_key`` and raises that error instead), so this module calls the C functions
 through :mod:`ctypes` directly (spec ``mbedtls-compat.md`` §8.1).
 
+Where that wheel is missing (python-mbedtls 2.10.1 has none for Python 3.13), the system's Mbed TLS
+2.28 is used instead: ``libmbedcrypto.so.7`` and ``libmbedx509.so.1``, e.g. Debian's / Ubuntu's
+``libmbedx509-1`` package (2.28.3 on Debian 12); spec §8.2. Both give the same results on every case
+of the spec's tables. :attr:`RealMbedTLS.source` says which one was loaded. Run
+``python -m hatch_meadow.mbedtls_oracle`` to see it (exit 1 and what is missing when neither is found).
+
 Meadow's calling convention (spec §1), reproduced here:
 
 * key buffer = the file bytes + one NUL, and the length *includes* the NUL;
@@ -14,7 +20,8 @@ Meadow's calling convention (spec §1), reproduced here:
   including a positive "N certificates failed", is a failure on the board.
 
 Only the 2.x signatures are supported (``mbedtls_pk_parse_key`` with five arguments,
-``mbedtls_pk_check_pair`` with two), which is what the wheel ships.
+``mbedtls_pk_check_pair`` with two), which is what the wheel ships; a library that is not Mbed TLS 2.28
+is refused.
 """
 
 from __future__ import annotations
@@ -22,15 +29,23 @@ from __future__ import annotations
 import ctypes
 import functools
 import importlib.util
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["ERROR_NAMES", "MbedTLSUnavailable", "ParseResult", "RealMbedTLS", "error_name", "load"]
+__all__ = ["ERROR_NAMES", "MbedTLSUnavailable", "ParseResult", "RealMbedTLS", "error_name", "load", "main"]
 
 INSTALL_HINT: Final = "pip install 'hatch-meadow[mbedtls]'"
+#: Sonames of the Mbed TLS 2.28 libraries a system provides (Debian/Ubuntu: libmbedcrypto7, libmbedx509-1).
+SYSTEM_LIBRARIES: Final = ("libmbedcrypto.so.7", "libmbedx509.so.1")
+SYSTEM_INSTALL_HINT: Final = "Debian/Ubuntu: apt-get install libmbedx509-1 (Mbed TLS 2.28)"
+#: The only Mbed TLS line whose ABI this module declares (5-argument pk_parse_key, the x509_crt layout).
+SUPPORTED_VERSION_PREFIX: Final = "2.28."
+#: The first Python version for which python-mbedtls 2.10.1 publishes no wheel.
+NO_WHEEL_FROM: Final = (3, 13)
 
 # The contexts are opaque to us. sizeof(mbedtls_pk_context) is 16 and sizeof(mbedtls_x509_crt) is
 # well under 8 KiB on 2.28 / x86-64 (spec §8.1); these sizes leave plenty of room.
@@ -189,7 +204,22 @@ def error_name(code: int) -> str:
 
 
 class MbedTLSUnavailable(Exception):
-    """python-mbedtls (and its bundled Mbed TLS shared libraries) is not installed or not loadable."""
+    """No usable Mbed TLS 2.28: neither python-mbedtls's bundled libraries nor the system's.
+
+    Attributes:
+        hint: What to install to get one, for this Python.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint or install_hint()
+
+
+def install_hint() -> str:
+    """How to get a real Mbed TLS 2.28 on this Python: the extra where python-mbedtls has a wheel."""
+    if sys.version_info[:2] >= NO_WHEEL_FROM:
+        return SYSTEM_INSTALL_HINT
+    return f"{INSTALL_HINT}, or {SYSTEM_INSTALL_HINT}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +304,10 @@ def _bundled_library_dir() -> Path:
     """Find ``python_mbedtls.libs``, the sibling of the installed ``mbedtls`` package folder."""
     spec = importlib.util.find_spec("mbedtls")
     if spec is None or not spec.submodule_search_locations:
-        raise MbedTLSUnavailable(f"python-mbedtls is not installed; run: {INSTALL_HINT}")
+        if sys.version_info[:2] >= NO_WHEEL_FROM:
+            version = ".".join(map(str, sys.version_info[:2]))
+            raise MbedTLSUnavailable(f"python-mbedtls is not installed (2.10.1 has no wheel for Python {version})")
+        raise MbedTLSUnavailable(f"python-mbedtls is not installed ({INSTALL_HINT})")
     package_dir = Path(next(iter(spec.submodule_search_locations)))
     return package_dir.parent / "python_mbedtls.libs"
 
@@ -284,9 +317,39 @@ def _find_library(folder: Path, stem: str) -> Path:
     matches = sorted(folder.glob(f"{stem}-*.so*"))
     if not matches:
         raise MbedTLSUnavailable(
-            f"no {stem} shared library in {folder}; python-mbedtls 2.10.1 ships it: {INSTALL_HINT}"
+            f"no {stem} shared library in {folder} (a python-mbedtls built from source bundles none; "
+            f"its 2.10.1 wheel does: {INSTALL_HINT})"
         )
     return matches[0]
+
+
+def _system_libraries() -> tuple[str, str]:
+    """The system's libmbedcrypto and libmbedx509 of Mbed TLS 2.28, by soname (found by the loader)."""
+    return SYSTEM_LIBRARIES
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = (
+        ("dli_fname", ctypes.c_char_p),
+        ("dli_fbase", ctypes.c_void_p),
+        ("dli_sname", ctypes.c_char_p),
+        ("dli_saddr", ctypes.c_void_p),
+    )
+
+
+def _loaded_from(library: ctypes.CDLL, symbol: str, fallback: str) -> str:
+    """The file a loaded library's ``symbol`` comes from (``dladdr``), or ``fallback`` where unavailable."""
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+    except (OSError, AttributeError):  # not glibc / no dladdr in the global scope
+        return fallback
+    dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+    dladdr.restype = ctypes.c_int
+    info = _DlInfo()
+    address = ctypes.addressof(ctypes.c_char.in_dll(library, symbol))
+    if not dladdr(address, ctypes.byref(info)) or not info.dli_fname:
+        return fallback
+    return str(Path(info.dli_fname.decode(errors="replace")).resolve())
 
 
 def _nul_terminated(data: bytes) -> bytes:
@@ -295,26 +358,44 @@ def _nul_terminated(data: bytes) -> bytes:
 
 
 class RealMbedTLS:
-    """The bundled Mbed TLS 2.28 libraries, called with Meadow's buffer and password conventions."""
+    """Mbed TLS 2.28 libraries (python-mbedtls's or the system's), called with Meadow's buffer and password
+    conventions."""
 
-    def __init__(self, crypto_path: Path, x509_path: Path) -> None:
+    def __init__(self, crypto_path: Path | str, x509_path: Path | str, *, origin: str = "python-mbedtls wheel") -> None:
         """Load the two shared libraries and declare the function signatures.
 
         Args:
-            crypto_path: ``libmbedcrypto`` shared library.
+            crypto_path: ``libmbedcrypto`` shared library: a file, or a soname for the system's loader.
             x509_path: ``libmbedx509`` shared library (needs libmbedcrypto's symbols).
+            origin: Where the libraries come from, for :attr:`source` (e.g. ``"system"``).
 
         Raises:
-            MbedTLSUnavailable: a library cannot be loaded.
+            MbedTLSUnavailable: a library cannot be loaded, or it is not Mbed TLS 2.28.
         """
         try:
             # libmbedx509 has no RPATH and resolves its crypto symbols globally: load crypto first.
             self._crypto = ctypes.CDLL(str(crypto_path), mode=ctypes.RTLD_GLOBAL)
             self._x509 = ctypes.CDLL(str(x509_path), mode=ctypes.RTLD_GLOBAL)
         except OSError as exc:
-            raise MbedTLSUnavailable(f"cannot load Mbed TLS from {crypto_path.parent}: {exc}; {INSTALL_HINT}") from exc
-        self._declare()
+            raise MbedTLSUnavailable(f"cannot load the {origin} Mbed TLS ({crypto_path}): {exc}") from exc
+        self.origin = origin
+        #: The two libraries as given (files, or sonames for the loader).
+        self.paths: tuple[str, str] = (str(crypto_path), str(x509_path))
+        #: The libmbedcrypto file actually loaded.
+        self.library: str = _loaded_from(self._crypto, "mbedtls_version_get_string", str(crypto_path))
+        self._crypto.mbedtls_version_get_string.argtypes = [ctypes.c_char_p]
+        self._crypto.mbedtls_version_get_string.restype = None
         self.version: str = self._version_string()
+        if not self.version.startswith(SUPPORTED_VERSION_PREFIX):
+            raise MbedTLSUnavailable(
+                f"the {origin} Mbed TLS ({self.library}) is {self.version}; only 2.28 is supported"
+            )
+        self._declare()
+
+    @property
+    def source(self) -> str:
+        """Which library this is, e.g. ``"system library /usr/lib/…/libmbedcrypto.so.2.28.3"``."""
+        return f"{self.origin} library {self.library}"
 
     def _declare(self) -> None:
         """Set argtypes/restype for every function used (2.x signatures, spec §8.1)."""
@@ -474,10 +555,35 @@ class RealMbedTLS:
 
 @functools.cache
 def load() -> RealMbedTLS:
-    """Load the Mbed TLS bundled with python-mbedtls, once per process.
+    """Load real Mbed TLS 2.28, once per process: python-mbedtls's bundled copy, else the system's.
 
     Raises:
-        MbedTLSUnavailable: python-mbedtls or its bundled libraries are missing.
+        MbedTLSUnavailable: neither is there (the message says what was missing, ``hint`` what to install).
     """
-    folder = _bundled_library_dir()
-    return RealMbedTLS(_find_library(folder, "libmbedcrypto"), _find_library(folder, "libmbedx509"))
+    reasons = []
+    try:
+        folder = _bundled_library_dir()
+        return RealMbedTLS(_find_library(folder, "libmbedcrypto"), _find_library(folder, "libmbedx509"))
+    except MbedTLSUnavailable as exc:
+        reasons.append(str(exc))
+    crypto, x509 = _system_libraries()
+    try:
+        return RealMbedTLS(crypto, x509, origin="system")
+    except MbedTLSUnavailable as exc:
+        reasons.append(str(exc))
+    raise MbedTLSUnavailable("no real Mbed TLS 2.28 found: " + "; ".join(reasons))
+
+
+def main() -> int:
+    """``python -m hatch_meadow.mbedtls_oracle``: print which Mbed TLS the checks use, or what is missing."""
+    try:
+        real = load()
+    except MbedTLSUnavailable as exc:
+        print(f"real Mbed TLS: unavailable: {exc}\nhint: {exc.hint}")
+        return 1
+    print(f"real Mbed TLS: Mbed TLS {real.version}, {real.source}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -30,16 +30,23 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from hatch_meadow import __version__
 from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES, device_id_problem
 from hatch_meadow.errors import TemplateError
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 TEMPLATE_NAME: Final = "meadow-app"
 #: ``_src_path`` of a project rendered from the installed package: not a place copier can reach, so
@@ -188,12 +195,20 @@ def template_dir() -> Iterator[Path]:
     Raises:
         TemplateError: neither exists (a broken installation).
     """
-    from importlib.resources import as_file, files
+    from importlib.resources import files
 
-    packaged = files("hatch_meadow").joinpath("templates", TEMPLATE_NAME)
+    # One part per step: Traversable.joinpath takes several parts only from Python 3.11 on.
+    packaged = files("hatch_meadow") / "templates" / TEMPLATE_NAME
     if packaged.is_dir():
-        with as_file(packaged) as path:
-            yield Path(path)
+        if isinstance(packaged, Path):  # an installed package on disk: use it in place
+            yield packaged
+            return
+        # A package imported from a zip file: copy the template out. (importlib.resources.as_file
+        # accepts a folder only from Python 3.12 on.)
+        with tempfile.TemporaryDirectory(prefix="hatch-meadow-template-") as scratch:
+            target = Path(scratch) / TEMPLATE_NAME
+            _copy_traversable(packaged, target)
+            yield target
             return
     checkout = Path(__file__).resolve().parent.parent / "templates" / TEMPLATE_NAME
     if (checkout / "copier.yml").is_file():
@@ -201,6 +216,16 @@ def template_dir() -> Iterator[Path]:
         return
     raise TemplateError(f"the {TEMPLATE_NAME} template is missing from this hatch-meadow installation",
                         hint="reinstall hatch-meadow (pip install --force-reinstall 'hatch-meadow[new]')")
+
+
+def _copy_traversable(source: Traversable, target: Path) -> None:
+    """Copy a resource folder (any Traversable, e.g. inside a zip file) to ``target``, recursively."""
+    target.mkdir(parents=True)
+    for entry in source.iterdir():
+        if entry.is_dir():
+            _copy_traversable(entry, target / entry.name)
+        else:
+            (target / entry.name).write_bytes(entry.read_bytes())
 
 
 def require_copier() -> None:

@@ -9,8 +9,12 @@ import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from hatch_meadow.mbedtls_oracle import RealMbedTLS
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "example_project"
@@ -109,3 +113,14 @@ def _clean_hatch_meadow_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("HATCH_MEADOW_"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(name="real_mbedtls", scope="session")
+def _real_mbedtls() -> RealMbedTLS:
+    """Real Mbed TLS 2.28 (python-mbedtls's bundled copy, else the system's); skipped with the reason if neither."""
+    from hatch_meadow.mbedtls_oracle import MbedTLSUnavailable, load
+
+    try:
+        return load()
+    except MbedTLSUnavailable as exc:
+        pytest.skip(f"{exc}; hint: {exc.hint}")

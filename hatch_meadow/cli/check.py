@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hatch_meadow.creds.profiles import PROFILES
-from hatch_meadow.errors import EXIT_FINDINGS, EXIT_OK
+from hatch_meadow.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 
 @click.command("check", short_help="Validate options, csproj and credentials without building.")
@@ -21,7 +21,8 @@ from hatch_meadow.errors import EXIT_FINDINGS, EXIT_OK
 @click.option("--device-id", default=None, help="Expected certificate CN (default: the project's device-id).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (also strict = true, HATCH_MEADOW_STRICT=1).")
 @click.option("--with-mbedtls", is_flag=True,
-              help="Also run the real Mbed TLS 2.28 parser (needs hatch-meadow[mbedtls]) and show both verdicts.")
+              help="Also run the real Mbed TLS 2.28 parser (hatch-meadow[mbedtls], else the system's "
+                   "Mbed TLS 2.28) and show both verdicts.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def check(project: Path, directory: Path | None, profile: str | None, device_id: str | None, strict: bool,
           with_mbedtls: bool, as_json: bool) -> int:
@@ -34,9 +35,19 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
 
     from hatch_meadow.checking import run_check
     from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.mbedtls_oracle import MbedTLSUnavailable, load
 
-    result = run_check(project.resolve(), credentials_dir=directory, profile=profile, strict=strict,
-                       device_id=device_id, with_mbedtls=with_mbedtls)
+    try:
+        result = run_check(project.resolve(), credentials_dir=directory, profile=profile, strict=strict,
+                           device_id=device_id, with_mbedtls=with_mbedtls)
+    except InputError as exc:
+        missing = exc.__cause__
+        if isinstance(missing, MbedTLSUnavailable):  # say what is missing, and what to install on this Python
+            raise InputError(f"--with-mbedtls: {missing}", hint=missing.hint) from missing
+        raise
+    if result.mbedtls is not None:
+        real = load()  # loaded (and cached) by run_check
+        result.mbedtls["library"] = {"origin": real.origin, "path": real.library}
     code = EXIT_OK if result.ok else EXIT_FINDINGS
     if as_json:
         emit_json(result.to_json())
@@ -69,6 +80,7 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
         m = result.mbedtls
         console.print(f"mbedtls   real Mbed TLS {m['version']}: {m['parse']} (key: "
                       f"{(m['key'] or {}).get('name')}, cert: {(m['cert'] or {}).get('name')})", markup=False)
+        console.print(f"          using the {m['library']['origin']} library {m['library']['path']}", markup=False)
         if m["note"]:
             console.print(f"          {m['note']}", markup=False)
     for finding in result.findings:
