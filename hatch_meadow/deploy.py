@@ -3,13 +3,19 @@
 ``load_credential_set`` refuses what ``check`` rejects before any port is opened; ``plan_sync`` is
 pure; ``deploy`` acts on a :class:`~hatch_meadow.device.MeadowDevice`. The board deletes the three
 files after importing them at boot (spec §10.2), so it can never tell us whether it already has a
-set: a local deploy record (board serial → SHA-256 of the set; no secrets) lets an unchanged set be
-skipped.
+set: this machine's deploy record (board serial → SHA-256 of the last set sent to it from any
+folder; no secrets) lets an unchanged set be skipped.
+
+All or nothing on the board: the OS imports a set at boot only when certificate *and* key are in
+/meadow0/ (a missing pass file keeps the old passphrase). So the key is the commit: a stale key is
+deleted first, the pass file and certificate go next, the key last; a failure deletes what arrived.
+Whatever breaks, the next boot imports the complete new set or nothing (the board keeps its old one).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +27,7 @@ from typing import Any, Final
 from hatch_meadow.atomicfile import save_atomic
 from hatch_meadow.device import MeadowDevice
 from hatch_meadow.errors import DeviceRejectedError, FindingsError, InputError, MeadowError
-from hatch_meadow.names import CREDENTIAL_FILES
+from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY
 from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.protocol.paths import MEADOW_ROOT, upload_path_problem
 from hatch_meadow.state import fingerprint
@@ -29,6 +35,10 @@ from hatch_meadow.state import fingerprint
 #: Folders on the board that hold the app's data and the OS's own state: never deleted or synced.
 PERSISTENT_FOLDERS: Final = frozenset({"Data", "Documents", "update-store", "system"})
 RECORD_FILE: Final = "deploy-record.json"
+RECORD_SCHEMA: Final = 2
+#: The key last: the board imports a set only when certificate and key are both there (spec §10.2).
+SEND_ORDER: Final = (PASS_FILE, CLIENT_CERT, PRIVATE_KEY)
+RECORD_LOCK_WAIT_S: Final = 5.0
 
 Report = Callable[[str], None]
 FileProgress = Callable[[str, int, int], None]  # (destination, bytes sent, total)
@@ -75,35 +85,46 @@ def load_credential_set(directory: Path, *, profile: str = "meadow-f7", device_i
 
 @dataclass
 class DeployRecord:
-    """What was deployed where: board serial → {digest, thumbprint, time}. No secrets."""
+    """What was deployed to which board: serial → {digest, thumbprint, time}. No secrets.
+
+    One record per machine (:func:`~hatch_meadow.userstate.machine_state_dir`), so a set deployed
+    from any folder replaces what another folder deployed to the same board. Every change re-reads
+    the file under a lock and saves it atomically: two deploys to two boards never lose an entry.
+    """
 
     path: Path
     boards: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, folder: Path) -> DeployRecord:
-        """The record in ``folder`` (empty if missing or unreadable)."""
+    def load(cls, folder: Path | None = None) -> DeployRecord:
+        """The record in ``folder`` (default: this machine's state folder); empty if missing or unreadable."""
+        if folder is None:
+            from hatch_meadow.userstate import machine_state_dir
+
+            folder = machine_state_dir()
         path = folder / RECORD_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        boards = data.get("boards", {}) if isinstance(data, dict) else {}
-        return cls(path, boards if isinstance(boards, dict) else {})
+        return cls(path, _read_boards(path))
 
     def has(self, serial: str, digest: str) -> bool:
-        """True if this exact set was deployed to this board."""
+        """True if this exact set was the last one deployed to this board."""
         entry = self.boards.get(serial)
         return isinstance(entry, dict) and entry.get("digest") == digest
 
     def remember(self, serial: str, creds: CredentialSet) -> None:
-        """Record a deploy and save the file atomically."""
-        entry: dict[str, Any] = {"digest": creds.digest, "thumbprint": creds.thumbprint, "clear": creds.clear,
-                 "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        if self.runtime_pending(serial):
-            entry["runtime_disabled_by_us"] = True
-        self.boards[serial] = entry
-        self._save()
+        """Record a deploy (replacing whatever set this board had before)."""
+        def change(entry: dict[str, Any]) -> None:
+            entry.update({"digest": creds.digest, "thumbprint": creds.thumbprint, "clear": creds.clear,
+                          "time": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+        self._update(serial, change)
+
+    def forget(self, serial: str) -> None:
+        """Forget which set this board has (a deploy to it failed part way): the next deploy sends the set."""
+        def change(entry: dict[str, Any]) -> None:
+            for key in ("digest", "thumbprint", "clear", "time"):
+                entry.pop(key, None)
+
+        self._update(serial, change)
 
     def runtime_pending(self, serial: str) -> bool:
         """True if a deploy disabled this board's runtime and was interrupted before enabling it again."""
@@ -112,24 +133,49 @@ class DeployRecord:
 
     def mark_runtime(self, serial: str, *, disabled_by_us: bool) -> None:
         """Note (before disabling) or clear (after enabling) that we switched the board's app off; saved at once."""
-        found = self.boards.get(serial)
-        entry: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
-        if disabled_by_us:
-            entry["runtime_disabled_by_us"] = True
-        else:
-            entry.pop("runtime_disabled_by_us", None)
-        if entry:
-            self.boards[serial] = entry
-        else:
-            self.boards.pop(serial, None)
-        self._save()
+        def change(entry: dict[str, Any]) -> None:
+            if disabled_by_us:
+                entry["runtime_disabled_by_us"] = True
+            else:
+                entry.pop("runtime_disabled_by_us", None)
 
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        ignore = self.path.parent / ".gitignore"
-        if not ignore.exists():
-            save_atomic(ignore, b"# hatch-meadow's local state: never commit it\n*\n")
-        save_atomic(self.path, (json.dumps({"boards": self.boards}, indent=2, sort_keys=True) + "\n").encode())
+        self._update(serial, change)
+
+    def _update(self, serial: str, change: Callable[[dict[str, Any]], None]) -> None:
+        """Re-read, change this board's entry, save: under the record's lock (waits up to 5 s for it)."""
+        from hatch_meadow.locking import Locked, exclusive
+
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        deadline = time.monotonic() + RECORD_LOCK_WAIT_S
+        while True:
+            try:
+                with exclusive(self.path.with_name(RECORD_FILE + ".lock")):
+                    boards = _read_boards(self.path)
+                    found = boards.get(serial)
+                    entry: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
+                    change(entry)
+                    if entry:
+                        boards[serial] = entry
+                    else:
+                        boards.pop(serial, None)
+                    payload = {"schema_version": RECORD_SCHEMA, "boards": boards}
+                    save_atomic(self.path, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode(),
+                                mode=0o600)
+                    self.boards = boards
+                    return
+            except Locked:
+                if time.monotonic() >= deadline:
+                    raise OSError(errno.EWOULDBLOCK, "locked by another deploy for too long") from None
+                time.sleep(0.02)
+
+
+def _read_boards(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    boards = data.get("boards", {}) if isinstance(data, dict) else {}
+    return {k: v for k, v in boards.items() if isinstance(v, dict)} if isinstance(boards, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,13 +325,22 @@ def deploy(
     uploads: dict[str, bytes] = dict(extra_files or {})
     for path in uploads:
         check_upload_path(path)
+        if path in CREDENTIAL_FILES:
+            raise InputError(f"{path!r}: an extra deploy file may not take a credential file's name; the board would "
+                             "import it unchecked in place of the validated set", hint="remove it from deploy-files; "
+                             "the credentials folder's set is always sent (checked) by the deploy itself")
     board = device.attach()
     result.serial = board.serial_number
     say(f"{result.port}: Meadow {board.serial_number} (OS {board.os_version})")
     to_send = _credentials_to_send(creds, record, result, force=force, say=say)
     if to_send is not None or uploads or local is not None:
-        with runtime_switched_off(device, record, result.serial, say=say, warn=warn or say) as runtime:
-            _send(device, result, to_send, uploads, local, progress, say)
+        try:
+            with runtime_switched_off(device, record, result.serial, say=say, warn=warn or say) as runtime:
+                _send(device, result, to_send, uploads, local, progress, say)
+        except BaseException:
+            if to_send is not None and record is not None:
+                _forget(record, result.serial, warn or say)
+            raise
         result.reboots += runtime.reboots
         if to_send is not None and not runtime.was_enabled and reboot:
             say("restarting the board so it imports the credentials")
@@ -386,6 +441,13 @@ def _remember(record: DeployRecord, serial: str, creds: CredentialSet, warn: Rep
              "credentials again")
 
 
+def _forget(record: DeployRecord, serial: str, warn: Report) -> None:
+    try:
+        record.forget(serial)
+    except OSError as exc:
+        warn(f"could not update the deploy record {record.path} ({exc.strerror}); use `deploy --force` next time")
+
+
 def _note_runtime(record: DeployRecord | None, serial: str, *, disabled_by_us: bool, warn: Report) -> None:
     if record is None:
         return
@@ -412,8 +474,9 @@ def _send(device: MeadowDevice, result: DeployResult, creds: CredentialSet | Non
     result.credentials = "cleared" if creds.clear else "sent"
     result.thumbprint = creds.thumbprint
     try:
-        for path, data in creds.files.items():  # always all three: an empty pass file clears a stale passphrase
-            _upload(device, result, path, data, progress)
+        _delete_stale_key(device)
+        for path in SEND_ORDER:  # always all three: an empty pass file clears a stale passphrase
+            _upload(device, result, path, creds.files[path], progress)
     except BaseException as exc:
         _remove_partial_set(device, exc)
         raise
@@ -430,11 +493,22 @@ def _upload(device: MeadowDevice, result: DeployResult, path: str, data: bytes,
     result.file_bytes += len(data)
 
 
+def _delete_stale_key(device: MeadowDevice) -> None:
+    """Delete a key an earlier deploy left in /meadow0/ (sent without a restart): until the new key arrives, an
+    old one beside the new certificate would be a mixed set. Listed first: a refused delete costs a resync."""
+    if any(e.name == PRIVATE_KEY and not e.is_dir for e in device.list_files(MEADOW_ROOT, crc=False)):
+        device.delete_file(MEADOW_ROOT + PRIVATE_KEY)
+
+
 def _remove_partial_set(device: MeadowDevice, exc: BaseException) -> None:
-    """A credential write failed: delete what reached /meadow0/ before the board restarts, or its OS would
-    import a mixed set (new certificate, old passphrase, a half-written key; spec §10.2)."""
-    left = []
-    for name in CREDENTIAL_FILES:
+    """A credential write failed: delete what reached /meadow0/, the key first (without a key the OS imports
+    nothing, spec §10.2). If the board no longer answers, the order of sending still guarantees that its
+    next boot imports the complete new set or nothing: the key is sent last and only after the others."""
+    left: list[str] = []
+    for name in (PRIVATE_KEY, CLIENT_CERT, PASS_FILE):
+        if left:  # the board stopped answering: do not wait for it once per file
+            left.append(name)
+            continue
         try:
             device.delete_file(MEADOW_ROOT + name)
         except DeviceRejectedError:
@@ -444,6 +518,7 @@ def _remove_partial_set(device: MeadowDevice, exc: BaseException) -> None:
     if not isinstance(exc, MeadowError):
         return
     note = ("the partly sent set was removed from /meadow0/, so the board keeps its previous credentials" if not left
-            else f"the board may still hold {', '.join(left)} from this attempt in /meadow0/ and would import them "
-            "at its next restart: deploy again (or `hatch-meadow clear --port PORT --yes`) before restarting it")
+            else "the partly sent set could not be removed from /meadow0/; the board still never imports a mixed set "
+            "(the key goes last, and without it nothing is imported), so it keeps its previous credentials unless "
+            "the whole new set arrived: deploy again to be sure")
     exc.hint = f"{exc.hint}; {note}" if exc.hint else note

@@ -160,7 +160,6 @@ def deploy_project(layout: ProjectLayout, config: MeadowConfig, *, info: Report 
     """
     from hatch_meadow.connect import open_device
     from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set, read_output_dir_checked
-    from hatch_meadow.state import state_dir
 
     creds = load_credential_set(layout.credentials_dir, profile=config.profile, device_id=config.device_id)
     extra = read_deploy_files(layout.root, config.deploy_files)
@@ -169,7 +168,7 @@ def deploy_project(layout: ProjectLayout, config: MeadowConfig, *, info: Report 
         read_output_dir_checked(output_dir)  # refuse a missing or empty folder before opening the port
     device = open_device(config.port)
     try:
-        return deploy(device, creds, record=DeployRecord.load(state_dir(layout.root)), reboot=config.reboot,
+        return deploy(device, creds, record=DeployRecord.load(), reboot=config.reboot,
                       output_dir=output_dir, extra_files=extra, info=info)
     finally:
         device.close()

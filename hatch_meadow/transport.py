@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final, Protocol
 
 from hatch_meadow.errors import InputError, PortNotFoundError, TransportError
@@ -47,7 +48,13 @@ class Transport(Protocol):
 
 
 class SerialTransport:
-    """A pyserial port, opened the way the vendor CLI opens it (DTR/RTS low, baud ignored by CDC-ACM)."""
+    """A pyserial port, opened the way the vendor CLI opens it (DTR/RTS low, baud ignored by CDC-ACM).
+
+    A device path is ours alone from the first open to ``close()``, reboots included: a lock file per
+    port in this machine's state folder (held across the reopen after each reboot) keeps a second
+    hatch-meadow away, and the port itself is opened exclusively (``flock``; Windows ports are exclusive
+    anyway) after checking that no other program has it open. Either refusal names the holder's pid.
+    """
 
     def __init__(self, port: str, *, write_timeout: float = WRITE_TIMEOUT_S) -> None:
         self.name = port
@@ -57,13 +64,24 @@ class SerialTransport:
         self._usb_serial: str | None = None
         self._usb_serial_known = False
         self._serial: SerialBase | None = None
-        self._serial = self._open()
+        self._lock = contextlib.ExitStack()
+        if _is_device_path(port):
+            self._lock.enter_context(_port_lock(port))
+        try:
+            self._serial = self._open()
+            if _is_device_path(port):
+                _refuse_if_open_elsewhere(port)  # after the open: a name that is no serial port fails there
+        except BaseException:
+            self.close()
+            raise
 
     def _open(self) -> SerialBase:
         import serial
 
         try:
             port = serial.serial_for_url(self.path, do_not_open=True, timeout=0, write_timeout=self.write_timeout)
+            if _is_device_path(self.path) and os.name == "posix":
+                port.exclusive = True
             port.dtr = False
             port.rts = False
             port.open()
@@ -117,7 +135,11 @@ class SerialTransport:
             raise _translate(self.name, exc) from exc
 
     def close(self) -> None:
-        """Close the port (idempotent)."""
+        """Close the port and let other programs have it (idempotent)."""
+        self._close_port()
+        self._lock.close()
+
+    def _close_port(self) -> None:
         port, self._serial = self._serial, None
         if port is not None:
             with contextlib.suppress(Exception):
@@ -134,7 +156,7 @@ class SerialTransport:
             PortNotFoundError: the port did not come back before ``deadline`` (a monotonic time).
         """
         usb_serial = self._remember_usb_serial()
-        self.close()
+        self._close_port()  # the port lock stays ours while the board reboots
         _wait_until_gone(self.path, min(deadline, time.monotonic() + VANISH_WAIT_S))
         last: Exception | None = None
         while True:
@@ -200,9 +222,94 @@ def _port_with_serial(usb_serial: str) -> str | None:
     return found[0] if found else None
 
 
+def _is_device_path(port: str) -> bool:
+    """A serial device (``/dev/ttyACM0``, ``COM5``), not a pyserial URL such as ``sim://`` or ``loop://``."""
+    return "://" not in port
+
+
+@contextlib.contextmanager
+def _port_lock(port: str) -> Iterator[None]:
+    """Our locks on ``port`` for the block.
+
+    Raises:
+        TransportError: another hatch-meadow holds one.
+    """
+    from hatch_meadow.locking import Locked, exclusive
+    from hatch_meadow.userstate import port_lock_paths
+
+    with contextlib.ExitStack() as held:
+        try:
+            for path in port_lock_paths(port):
+                held.enter_context(exclusive(path))
+        except Locked as exc:
+            who = f" (pid {exc.pid})" if exc.pid else ""
+            raise TransportError(f"{port}: in use by another hatch-meadow{who}; two programs talking to one board "
+                                 "at once would corrupt each other's transfers", hint="wait for it to finish (or "
+                                 "stop it), then run this again") from None
+        except OSError as exc:  # no state folder: the exclusive open still guards the port itself
+            log.debug("no port lock for %s: %s", port, exc)
+        yield
+
+
+def _refuse_if_open_elsewhere(port: str) -> None:
+    """Refuse a port another program has open (Linux: found in /proc; elsewhere the exclusive open decides).
+
+    Raises:
+        TransportError: naming the other program and its pid.
+    """
+    holder = port_holder(port)
+    if holder is not None:
+        raise _in_use(port, holder)
+
+
+def port_holder(port: str) -> tuple[int, str] | None:
+    """(pid, program name) of another process that has ``port`` open, if this system can tell (Linux /proc)."""
+    proc = "/proc"
+    if not os.path.isdir(f"{proc}/self/fd"):
+        return None
+    try:
+        target = os.stat(port)
+    except OSError:
+        return None
+    me = os.getpid()
+    for entry in os.scandir(proc):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            fds = os.scandir(f"{proc}/{entry.name}/fd")
+        except OSError:
+            continue  # gone, or another user's: not ours to see
+        with fds:
+            for fd in fds:
+                try:
+                    found = os.stat(fd.path)
+                except OSError:
+                    continue
+                if found.st_rdev == target.st_rdev and found.st_ino == target.st_ino and found.st_dev == target.st_dev:
+                    return int(entry.name), _program_name(f"{proc}/{entry.name}")
+    return None
+
+
+def _program_name(folder: str) -> str:
+    try:
+        with open(f"{folder}/comm", encoding="utf-8", errors="replace") as handle:
+            return handle.read().strip() or "?"
+    except OSError:
+        return "?"
+
+
+def _in_use(port: str, holder: tuple[int, str] | None) -> TransportError:
+    who = f" ({holder[1]}, pid {holder[0]})" if holder else ""
+    return TransportError(f"{port}: in use by another program{who}; two programs talking to one board at once would "
+                          "corrupt each other's transfers", hint="close the Meadow CLI (`meadow listen`), an IDE or "
+                          "terminal using the port, then run this again")
+
+
 def _translate(port: str, exc: Exception) -> Exception:
     code = getattr(exc, "errno", None)
     text = str(exc)
+    if "exclusively lock" in text:
+        return _in_use(port, port_holder(port))
     if code == errno.ENOENT or "No such file" in text or ("could not open port" in text and "FileNotFound" in text):
         return PortNotFoundError(f"{port}: no such port", hint="is the board plugged in? `hatch-meadow devices` "
                                  "lists Meadow boards")

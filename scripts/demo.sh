@@ -16,6 +16,8 @@ venv_bin="$(cd "$VENV" && pwd)/bin"
 work=".demo/example_project"
 port="${MEADOW_PORT:-sim://demo-board}"
 rm -rf .demo && mkdir -p .demo && cp -R example_project "$work"
+# The deploy record (what each board holds) is per machine; the demo keeps its own, so a rerun starts afresh.
+export HATCH_MEADOW_STATE_DIR="$PWD/.demo/machine-state"
 run_build() { (cd "$work" && HATCH_MEADOW_DEPLOY=1 HATCH_MEADOW_PORT="$port" \
   "$venv_bin/python" -m build --wheel --no-isolation --outdir dist . 2>&1 | grep -E "hatch-meadow|Successfully|rror") }
 echo "== 1. build $work and deploy to $port (HATCH_MEADOW_DEPLOY=1 python -m build --wheel --no-isolation) =="
@@ -42,5 +44,8 @@ if [[ "$MBEDTLS_STATUS" == *unavailable* ]]; then
 else
   "$venv_bin/hatch-meadow" check --project "$work" --with-mbedtls
 fi
-echo "== 8. the deploy record (board serial -> SHA-256 of the set; no secrets) =="
-cat "$work/.hatch-meadow/deploy-record.json"
+echo "== 8. this machine's deploy record (board serial -> SHA-256 of the set; no secrets) =="
+cat "$HATCH_MEADOW_STATE_DIR/deploy-record.json"
+echo
+echo "demo.sh: OK: credentials generated and checked, csproj patched, set deployed to $port and imported;" \
+  "second build changed and sent nothing; wheel clean"

@@ -88,7 +88,7 @@ def hatchling_build(
     root: Path, *args: str, env: Mapping[str, str] | None = None, target: str = "wheel"
 ) -> BuildRun:
     """Run `python -m hatchling build` (no isolation: the plugin from this checkout) in ``root``."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_") or k == "HATCH_MEADOW_STATE_DIR"}
     full_env.update(env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "hatchling", "build", "-t", target, *args],
@@ -108,11 +108,18 @@ def _project(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_hatch_meadow_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's HATCH_MEADOW_* variables."""
+def _clean_hatch_meadow_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never see the developer's HATCH_MEADOW_* variables, and each has its own machine state
+    folder (deploy record, port locks) instead of the developer's."""
     for key in list(os.environ):
         if key.startswith("HATCH_MEADOW_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("HATCH_MEADOW_STATE_DIR", str(tmp_path_factory.mktemp("machine-state")))
+
+
+def machine_state() -> Path:
+    """This test's machine state folder (set by the autouse fixture above)."""
+    return Path(os.environ["HATCH_MEADOW_STATE_DIR"])
 
 
 @pytest.fixture(name="real_mbedtls", scope="session")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CSPROJ, hatchling_build
+from conftest import CSPROJ, hatchling_build, machine_state
 
 MANAGED = """\
   <ItemGroup Label="hatch-meadow">
@@ -242,7 +242,7 @@ def test_build_credentials_dir_outside_project_uses_include_and_link(project: Pr
 def test_editable_install_runs_hook_without_deploy(project: Project, tmp_path: Path) -> None:
     """`pip install -e` runs the hook (csproj patched) and says it does not deploy."""
     root = project("deploy = true\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_") or k == "HATCH_MEADOW_STATE_DIR"}
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-v", "--no-build-isolation", "--no-deps", "--no-index",
          "--prefix", str(tmp_path / "prefix"), "-e", str(root)],
@@ -370,7 +370,8 @@ def test_build_deploys_to_simulated_board_when_asked(project: Project) -> None:
     assert "generated rsa-2048 credentials for dev-001" in run.output
     assert "the board imported the credentials into its secrets store" in run.output
     assert "on sim://hook-test: credentials sent, 3 file(s)" in run.output
-    assert json.loads((root / ".hatch-meadow" / "deploy-record.json").read_text())["boards"]
+    assert json.loads((machine_state() / "deploy-record.json").read_text())["boards"]
+    assert not (root / ".hatch-meadow" / "deploy-record.json").exists()  # never in the project (or its sdist)
 
 
 def test_build_deploy_with_no_board_fails_with_exit_and_message(project: Project) -> None:

@@ -13,10 +13,11 @@ from types import SimpleNamespace
 
 import pytest
 import serial
+from conftest import machine_state
 
 from hatch_meadow.cli import main
 from hatch_meadow.creds.generate import generate_credentials
-from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set, plan_sync
+from hatch_meadow.deploy import SEND_ORDER, DeployRecord, deploy, load_credential_set, plan_sync
 from hatch_meadow.device import MeadowDevice, Timeouts
 from hatch_meadow.errors import (
     DeviceRejectedError,
@@ -66,7 +67,7 @@ def test_deploy_cli_imports_credentials_and_second_run_sends_nothing(
     board = pty_board.board
     assert summary["serial"] == "0A1B2C3D4E5F"
     assert summary["credentials"] == "sent"
-    assert summary["sent"] == list(CREDENTIAL_FILES)
+    assert summary["sent"] == list(SEND_ORDER)  # the key last: it commits the set
     assert summary["imported"] is True
     assert summary["retries"] == 0
     assert board.esp_store == expected_store(creds)
@@ -80,7 +81,7 @@ def test_deploy_cli_imports_credentials_and_second_run_sends_nothing(
     assert again["sent"] == []
     assert again["file_bytes"] == 0
     assert board.bytes_received - received < 100  # one info request, no file bytes
-    record = json.loads((creds / ".hatch-meadow" / "deploy-record.json").read_text())
+    record = json.loads((machine_state() / "deploy-record.json").read_text())
     assert record["boards"]["0A1B2C3D4E5F"]["thumbprint"] == summary["thumbprint"]
     assert "BEGIN" not in json.dumps(record)
     assert (creds / "private_key_pass.txt").read_text() not in json.dumps(record)
@@ -93,7 +94,7 @@ def test_deploy_force_resends(creds: Path, pty_board: PtyBoard, capsys: pytest.C
     assert main(["deploy", "--dir", str(creds), "--port", pty_board.port, "--force", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["credentials"] == "sent"
-    assert summary["sent"] == list(CREDENTIAL_FILES)
+    assert summary["sent"] == list(SEND_ORDER)  # the key last: it commits the set
     assert pty_board.board.esp_store == expected_store(creds)
 
 
@@ -308,4 +309,4 @@ def test_output_dir_sync_over_pty(creds: Path, tmp_path: Path, capsys: pytest.Ca
     assert sim.files["/meadow0/sub/lib.dll"] == b"lib"
     assert "/meadow0/stale.dll" not in sim.files
     assert sim.files["/meadow0/Data/keep.db"] == b"user data"
-    assert DeployRecord.load(creds / ".hatch-meadow").boards
+    assert DeployRecord.load().boards

@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import machine_state
 
 from hatch_meadow.creds.generate import generate_credentials
-from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set
+from hatch_meadow.deploy import SEND_ORDER, DeployRecord, deploy, load_credential_set
 from hatch_meadow.device import MeadowDevice, Timeouts
 from hatch_meadow.errors import DeviceRejectedError, TransportError
 from hatch_meadow.names import CREDENTIAL_FILES
@@ -79,7 +80,7 @@ def test_stall_costs_one_sync_and_one_retry(creds: Path) -> None:
     'no active download' error instead of letting it end the retry's START."""
     board = SimulatedMeadow(runtime_enabled=False, reboot_s=0.2, faults=Faults(pause_after_packet=1, pause_s=4.0))
     result, device = deploy_to(board, creds)
-    assert result.attempts == {CREDENTIAL_FILES[0]: 2, CREDENTIAL_FILES[1]: 1, CREDENTIAL_FILES[2]: 1}
+    assert result.attempts == {SEND_ORDER[0]: 2, SEND_ORDER[1]: 1, SEND_ORDER[2]: 1}
     assert device.syncs == 1
     assert device.stale >= 2  # the watchdog's RESEND and END's 'no active download' + CONCLUDED
     assert board.esp_store == local(creds)
@@ -241,7 +242,7 @@ def test_sigkilled_deploy_resends_everything_next_time(creds: Path, tmp_path: Pa
             deadline = time.monotonic() + 5
             while not pty.plugged and time.monotonic() < deadline:  # a kill during a reboot: wait for the port,
                 time.sleep(0.05)  # as a user would before running it again
-            record = creds / ".hatch-meadow" / "deploy-record.json"
+            record = machine_state() / "deploy-record.json"
             recorded = DeployRecord.load(record.parent).has("KILL00000001", digest)
             if recorded:
                 assert board.esp_store == local(creds)  # the record never runs ahead of the board

@@ -43,7 +43,7 @@ GIT_ID = ["-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c",
 def run_cli(*args: str, cwd: Path | None = None, prelude: str = "") -> subprocess.CompletedProcess[str]:
     """hatch-meadow in a subprocess, as a user runs it (``prelude`` runs first, e.g. to hide copier)."""
     code = f"{prelude}import sys; from hatch_meadow.cli import main; sys.exit(main(sys.argv[1:]))"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_") or k == "HATCH_MEADOW_STATE_DIR"}
     return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=120, check=False)
 
@@ -183,7 +183,7 @@ def test_new_demo_app_builds_as_its_readme_says(tmp_path: Path) -> None:
     readme = (root / "README.md").read_text()
     command = "python -m build --wheel --no-isolation"
     assert f"```bash\n{command}" in readme
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_") or k == "HATCH_MEADOW_STATE_DIR"}
     build = subprocess.run([sys.executable, *command.split()[1:]], cwd=root, env=env, capture_output=True,
                            text=True, timeout=300, check=False)
     assert build.returncode == 0, build.stdout + build.stderr

@@ -42,7 +42,6 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
     from hatch_meadow.connect import open_device
     from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set
     from hatch_meadow.project_check import effective_settings
-    from hatch_meadow.state import state_dir
 
     config, layout = effective_settings(project.resolve())
     target = directory or (layout.credentials_dir if layout else Path("."))
@@ -57,8 +56,7 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
         reboot = reboot and config.reboot
         if output_dir is None and config.output_dir:
             output_dir = layout.root / config.output_dir
-    record_root = layout.root if layout else target
-    record = DeployRecord.load(state_dir(record_root))
+    record = DeployRecord.load()
     device = open_device(chosen_port)
     quiet = as_json or not err_console().is_terminal
     try:

@@ -60,3 +60,8 @@ class Faults:
     late_unplug_s: float | None = None
     #: Corrupt every data packet of downloads whose path ends with this (a file that can never arrive).
     corrupt_path_suffix: str | None = None
+    #: The link dies (the board answers nothing more) at the START of a download whose path ends with this,
+    #: before the board acts on it; ``SimulatedMeadow.power_cycle()`` brings the board back.
+    dead_at_start_suffix: str | None = None
+    #: The link dies right after the board stored a file whose path ends with this (its END reply is lost).
+    dead_after_end_suffix: str | None = None

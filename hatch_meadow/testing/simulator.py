@@ -312,6 +312,8 @@ class SimulatedMeadow(FileOperations):
             return [error(PROCESSING_ERROR), reply(ResponseType.TEXT_CONCLUDED)]
         name = decode_name(request.payload[FILE_INFO_SIZE:])
         path = resolve_file_path(name)
+        if path is not None and self._link_dies(path, self.faults.dead_at_start_suffix):
+            return []
         if path is None:
             # No INIT_DOWNLOAD_FAIL on this path (spec §7.2).
             return [error(f"Path name '{name}' is invalid"), reply(ResponseType.TEXT_CONCLUDED),
@@ -383,7 +385,24 @@ class SimulatedMeadow(FileOperations):
         self._download = None
         # sim: a failed file stays on the flash as written; the spec does not say it is deleted.
         self.files[download.path] = bytes(download.buffer)
+        if self._link_dies(download.path, self.faults.dead_after_end_suffix):
+            return []
         return [download.verdict(), concluded]
+
+    def _link_dies(self, path: str, suffix: str | None) -> bool:
+        if suffix is None or not path.endswith(suffix):
+            return False
+        self._fire("link_died")
+        self.faults.silent = True
+        return True
+
+    def power_cycle(self) -> None:
+        """Power off and on (after a ``dead_…`` fault, or any time): faults cleared, whatever download was open
+        dropped, credentials imported at boot as after any restart (spec §10.2)."""
+        self.faults = Faults()
+        self._reboot_until = None
+        self._stalled = False
+        self._finish_reboot(0.0)
 
     # -- other file operations (spec §8) ----------------------------------------------------------------
 
