@@ -114,6 +114,8 @@ class ProjectSettings:
     name: str | None
     tables: tuple[HookTable, ...]
     uses_hook: bool
+    #: Tables that look meant for the hook but sit where hatchling never reads them (e.g. ``build.hook.meadow``).
+    misplaced: tuple[str, ...] = ()
 
 
 def load_project_settings(root: Path) -> ProjectSettings:
@@ -149,8 +151,32 @@ def load_project_settings(root: Path) -> ProjectSettings:
     requires = _sub(data, "build-system", "build-system").get("requires", [])
     uses_hook = isinstance(requires, list) and any(
         isinstance(r, str) and r.replace("_", "-").lower().startswith("hatch-meadow") for r in requires)
+    tool = _sub(data, "tool", "tool")
+    misplaced = [f"tool.{k}" for k, v in tool.items() if isinstance(v, dict) and k.lower() in _HOOKISH]
+    misplaced += [f"tool.hatch.{p}" for p in _misplaced_tables(_sub(tool, "hatch", "tool.hatch"), ())]
+    misplaced += [f"hatch.toml [{p}]" for p in _misplaced_tables(hatch_toml, ())]
     return ProjectSettings(root=root, name=name if isinstance(name, str) else None,
-                           tables=tuple(tables), uses_hook=uses_hook)
+                           tables=tuple(tables), uses_hook=uses_hook, misplaced=tuple(misplaced))
+
+
+#: Names a user may give the hook's table by mistake (hatchling reads only ``meadow``, in ``hooks``).
+_HOOKISH: Final = frozenset({"meadow", "hatch-meadow", "hatch_meadow", "hatchmeadow"})
+
+
+def _misplaced_tables(table: Mapping[str, Any], path: tuple[str, ...]) -> list[str]:
+    """Dotted paths (below ``tool.hatch``) of tables named like the hook that hatchling does not read as it."""
+    found: list[str] = []
+    for key, value in table.items():
+        if not isinstance(value, dict) or (path == () and key == "envs") or len(path) > 6:
+            continue  # environments may have any name, "meadow" included
+        here = (*path, str(key))
+        valid = here == ("build", "hooks", PLUGIN_NAME) or (
+            len(here) == 5 and here[:2] == ("build", "targets") and here[3:] == ("hooks", PLUGIN_NAME))
+        if str(key).lower() in _HOOKISH and not valid:
+            found.append(".".join(here))
+        elif not valid:
+            found.extend(_misplaced_tables(value, here))
+    return found
 
 
 def _sub(table: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from hatch_meadow.config import MeadowConfig, load_config
 from hatch_meadow.errors import ConfigurationError
 from hatch_meadow.findings import Finding, is_failure
-from hatch_meadow.names import PLUGIN_NAME
+from hatch_meadow.names import CREDENTIAL_FILES, PLUGIN_NAME
 from hatch_meadow.project import HookTable, ProjectLayout, load_project_settings, resolve_layout
 
 if TYPE_CHECKING:
@@ -99,6 +99,14 @@ def check_project(root: Path, environ: dict[str, str] | None = None) -> ProjectC
             "'Unknown build hook: meadow'",
             'add it: requires = ["hatchling", "hatch-meadow"]',
         ))
+    for path in settings.misplaced:
+        findings.append(Finding(
+            "hook-table-misplaced", "error", "hatch.toml" if path.startswith("hatch.toml") else pyproject,
+            f"[{path}] looks meant for the meadow hook, but hatchling never reads it there, so the build runs "
+            "without the hook (no credentials, no csproj patch)",
+            f"rename it to [tool.hatch.build.hooks.{PLUGIN_NAME}] (or [tool.hatch.build.targets.wheel.hooks."
+            f"{PLUGIN_NAME}]; in hatch.toml [build.hooks.{PLUGIN_NAME}])",
+        ))
     chosen = _effective_table(settings.tables)
     if chosen is None:
         findings.append(Finding(
@@ -139,7 +147,7 @@ def _pending_findings(patch: PatchResult, config: MeadowConfig, csproj_name: str
     files = ", ".join(c.file for c in pending)
     if config.patch_csproj:
         return [Finding("csproj-pending", "info", csproj_name, f"the next build adds or fixes the copy items for "
-                        f"{files}", "or run `hatch-meadow patch-csproj` now")]
+                        f"{files}", f"or run `{_patch_command(patch, config, csproj_name)}` now (in {root})")]
     reasons = sorted({v.detail.removeprefix("not copied: ").replace(f"{root}{os.sep}", "")
                       for v in patch.verdicts_before if v.copied == "no"})
     # The form the patch would write: Include where default items are off (issue #15), else Update.
@@ -151,6 +159,22 @@ def _pending_findings(patch: PatchResult, config: MeadowConfig, csproj_name: str
         f"add <None {form}=\"…\"><CopyToOutputDirectory>{config.copy_mode}</CopyToOutputDirectory></None> "
         "items, or set patch-csproj = true",
     )]
+
+
+def _patch_command(patch: PatchResult, config: MeadowConfig, csproj_name: str) -> str:
+    """The `patch-csproj` line that writes what the build would (shell-quoted, run from the project folder)."""
+    import shlex
+
+    words = ["hatch-meadow", "patch-csproj", csproj_name]
+    files = [c.file for c in patch.changes]
+    if set(files) != set(CREDENTIAL_FILES):  # the command's default: the three files beside the csproj
+        for name in files:
+            words += ["-f", name]
+    if config.copy_mode != "Always":
+        words += ["--mode", config.copy_mode]
+    if config.csproj_condition:
+        words += ["--condition", config.csproj_condition]
+    return shlex.join(words)
 
 
 def _rel(path: Path, root: Path) -> str:

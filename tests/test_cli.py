@@ -106,7 +106,8 @@ def test_check_patch_csproj_false_warns_about_missing_items(project: Project,
 
 def test_check_empty_folder_reports_missing_credentials(tmp_path: Path) -> None:
     """No project and no credentials: a finding (exit 1) that says how to make them."""
-    proc = run_cli("check", "--project", str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "hatch_meadow", "check"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60, check=False)
     assert proc.returncode == 1
     assert "[credentials-missing]" in proc.stdout
     assert "hatch-meadow generate" in proc.stdout
@@ -193,13 +194,14 @@ def test_plugin_module_is_import_light() -> None:
     assert proc.stdout.strip() == "[]"
 
 
-def test_check_without_project_checks_this_folders_credentials(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_without_project_checks_this_folders_credentials(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Outside a project, `check` looks at the credentials in the current folder."""
     from hatch_meadow.creds.generate import generate_credentials
 
     generate_credentials(tmp_path, device_id="dev-9")
-    assert main(["check", "--project", str(tmp_path), "--json"]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["parse"], report["pair"], report["project"]) == ("accept", "match", None)
 

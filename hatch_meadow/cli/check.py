@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
+from hatch_meadow.cli.options import project_option
 from hatch_meadow.creds.profiles import PROFILES
 from hatch_meadow.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 
 @click.command("check", short_help="Validate options, csproj and credentials without building.")
-@click.option("--project", "project", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
-              show_default=True, help="The folder holding pyproject.toml.")
+@project_option()
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
               help="Check the credentials in this folder (default: the project's credentials-dir).")
 @click.option("--profile", type=click.Choice(list(PROFILES)), default=None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hatch_meadow.cli.options import project_option
 from hatch_meadow.names import Env
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
 @click.command("deploy", short_help="Send the credentials (and optionally the app output) to the board.")
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Credentials folder (default: the project's credentials-dir, else the current folder).")
-@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@project_option()
 @click.option("--port", default=None, help="Serial port, pyserial URL, sim:// or auto (default: the project's "
               "port, HATCH_MEADOW_PORT, else auto).")
 @click.option("--force", is_flag=True, help="Send the credentials even if this board already has this set.")

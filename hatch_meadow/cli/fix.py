@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from hatch_meadow.cli.options import project_option
 from hatch_meadow.config import KEY_ENCRYPTIONS
 from hatch_meadow.creds.profiles import PROFILES
 from hatch_meadow.names import Env
@@ -26,7 +27,7 @@ def _default_dir(directory: Path | None, project: Path) -> tuple[Path, object]:
 @click.command("fix", short_help="Re-encode a rejected key and clean the pass file, keeping key and passphrase.")
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder of the files (default: the project's credentials-dir, else the current folder).")
-@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@project_option()
 @click.option("--profile", type=click.Choice(list(PROFILES)), default=None,
               help="Default: the project's, else meadow-f7.")
 @click.option("--key-encryption", type=click.Choice(KEY_ENCRYPTIONS), default=None,
@@ -69,7 +70,7 @@ def fix(directory: Path | None, project: Path, profile: str | None, key_encrypti
 @click.argument("pfx", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where to write (default: the project's credentials-dir, else the current folder).")
-@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@project_option()
 @click.option("--key-encryption", type=click.Choice(KEY_ENCRYPTIONS), default="aes-256", show_default=True)
 @click.option("--force", is_flag=True, help="Replace existing credential files.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

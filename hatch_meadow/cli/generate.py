@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
+from hatch_meadow.cli.options import project_option
 from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES
 from hatch_meadow.names import Env
 
 
 @click.command("generate", short_help="Generate a key, a self-signed certificate and the pass file.")
-@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
-              help="Project whose options give the defaults (if it has a pyproject.toml).")
+@project_option("Project whose options give the defaults (default: the current folder, if it has a pyproject.toml).")
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
               help="Where to write the files (default: the project's credentials-dir, else the current folder).")
 @click.option("--device-id", default=None,

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
+from hatch_meadow.cli.options import project_option
+
 
 @click.command("thumbprint", short_help="Print the certificate's SHA-1/SHA-256 thumbprints and the az line.")
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder with client_cert.pem (default: the project's credentials-dir, else the current folder).")
-@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True)
+@project_option()
 @click.option("--hub", default=None, help="IoT Hub name for the az line.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def thumbprint(directory: Path | None, project: Path, hub: str | None, as_json: bool) -> int:

@@ -1,0 +1,32 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from click.core import ParameterSource
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _project_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """A ``--project`` the user typed must be a project: a mistyped folder is an error, never "no project"."""
+    if ctx.get_parameter_source(param.name or "project") is ParameterSource.DEFAULT:
+        return value  # the current folder: a project if it has a pyproject.toml, else none
+    if not value.is_dir():
+        raise click.BadParameter(f"{value}: no such folder (mistyped?); give the folder that holds pyproject.toml",
+                                 ctx, param)
+    if not (value / "pyproject.toml").is_file():
+        raise click.BadParameter(f"{value}: no pyproject.toml in that folder; give the folder that holds it (or "
+                                 "leave --project out and use --dir for a credentials folder)", ctx, param)
+    return value
+
+
+def project_option(help_text: str = "The folder holding pyproject.toml (default: the current folder, which may "
+                   "be no project).") -> Callable[[F], F]:
+    """``--project DIR``: checked when given (exit 2 for a mistyped or non-project folder)."""
+    return click.option("--project", "project", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+                        show_default=True, callback=_project_folder, help=help_text)
