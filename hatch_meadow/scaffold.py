@@ -171,15 +171,18 @@ def check_answers(answers: Mapping[str, object]) -> list[str]:
     return problems
 
 
-def _raise_for(problems: list[str], *, derived: Collection[str] = ()) -> None:
+def _raise_for(problems: list[str], *, derived: Collection[str] = (), labels: Mapping[str, str] | None = None) -> None:
+    """Raise for ``name: why`` problems, each named as the user gave it (``labels``: question → e.g. a flag)."""
     if not problems:
         return
     names = [p.split(":", 1)[0] for p in problems]
-    shown = [p + (" (not given, so derived from the folder name)" if n in derived else "")
-             for p, n in zip(problems, names, strict=True)]
+    shown_names = [(labels or {}).get(n, n) for n in names]
+    shown = [label + ":" + p.split(":", 1)[1] + (" (not given, so derived from the folder name)" if n in derived
+                                                else "")
+             for p, n, label in zip(problems, names, shown_names, strict=True)]
     raise TemplateError(f"invalid answers for the {TEMPLATE_NAME} template: " + "; ".join(shown)
                         + ". Nothing was written.",
-                        hint=f"give a valid {', '.join(names)} (`hatch-meadow new --help` lists the options)")
+                        hint=f"give a valid {', '.join(shown_names)} (`hatch-meadow new --help` lists the options)")
 
 
 # --- the template and copier ---------------------------------------------------------------------------
@@ -434,7 +437,8 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def render_project(dest: Path, answers: Mapping[str, object] | None = None, *, force: bool = False,
-                   defaults: bool = True, template: str | Path | None = None) -> RenderResult:
+                   defaults: bool = True, template: str | Path | None = None,
+                   labels: Mapping[str, str] | None = None) -> RenderResult:
     """Render the meadow-app template into ``dest`` and record the answers for ``update_project``.
 
     Args:
@@ -444,13 +448,14 @@ def render_project(dest: Path, answers: Mapping[str, object] | None = None, *, f
         force: write into a non-empty folder, replacing the files the template renders.
         defaults: never ask; unanswered questions take their defaults.
         template: another copier template (folder or git URL) instead of the packaged one (tests).
+        labels: how to name a question in errors (the CLI passes its flags: ``iot_hub`` → ``--hub``).
 
     Raises:
         TemplateError: DEST unusable, invalid answers, copier missing or failing; nothing is written.
     """
     given = dict(answers or {})
     check_dest(dest, force=force)
-    _raise_for(check_answers(given))
+    _raise_for(check_answers(given), labels=labels)
     require_copier()
     notes: list[str] = []
     dest_name = dest.resolve().name or "project"
@@ -460,7 +465,7 @@ def render_project(dest: Path, answers: Mapping[str, object] | None = None, *, f
         out = _render(str(src), dest_name, Path(scratch), given, defaults=defaults, vcs_ref=None, notes=notes)
         rendered = load_answers(out)
         final = _question_answers(rendered)
-        _raise_for(check_answers(final), derived=set(QUESTION_TYPES) - set(given))
+        _raise_for(check_answers(final), derived=set(QUESTION_TYPES) - set(given), labels=labels)
         files = _tree(out)
         # A git template has its own release tag; the packaged one is the installed hatch-meadow's version.
         commit = str(rendered.get("_commit") or f"v{__version__}")

@@ -260,9 +260,9 @@ def test_check_answers_messages() -> None:
     problems = scaffold.check_answers({"board": "F7Feather", "app_name": "class", "device_id": "a" * 65,
                                        "telemetry_sample": "yes", "colour": "blue"})
     assert problems == [
-        "board: must be one of F7FeatherV2, F7CoreComputeV2, ProjectLab, not 'F7Feather' (did you mean 'F7FeatherV2'?)",
-        "app_name: 'class' is a C# keyword",
-        "device_id: must be at most 64 characters, not 65: it is also the certificate's CN, which X.509 limits "
+        "--board: must be one of F7FeatherV2, F7CoreComputeV2, ProjectLab, not 'F7Feather' (did you mean 'F7FeatherV2'?)",
+        "--app-name: 'class' is a C# keyword",
+        "--device-id: must be at most 64 characters, not 65: it is also the certificate's CN, which X.509 limits "
         "to 64 (Azure itself allows 128)",
         "telemetry_sample: must be true or false, not str",
         "colour: not a question of the meadow-app template (known: project_name, app_name, board, device_id, "
@@ -274,13 +274,13 @@ def test_check_answers_messages() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--app-name", "My-App"], "app_name: 'My-App' is not a C# identifier"),
-    (["--app-name", "class"], "app_name: 'class' is a C# keyword"),
-    (["--device-id", "dev 001"], "device_id: contains ' ', which Azure IoT Hub does not allow"),
-    (["--device-id", "d" * 129], "device_id: must be at most 64 characters, not 129: it is also the certificate's"),
-    (["--device-id", "d" * 65], "device_id: must be at most 64 characters, not 65: it is also the certificate's CN"),
-    (["--board", "F7Micro"], "board: must be one of F7FeatherV2, F7CoreComputeV2, ProjectLab, not 'F7Micro'"),
-    (["--hub", "my_hub"], "iot_hub: 'my_hub' is not an IoT Hub name"),
+    (["--app-name", "My-App"], "--app-name: 'My-App' is not a C# identifier"),
+    (["--app-name", "class"], "--app-name: 'class' is a C# keyword"),
+    (["--device-id", "dev 001"], "--device-id: contains ' ', which Azure IoT Hub does not allow"),
+    (["--device-id", "d" * 129], "--device-id: must be at most 64 characters, not 129: it is also the certificate's"),
+    (["--device-id", "d" * 65], "--device-id: must be at most 64 characters, not 65: it is also the certificate's CN"),
+    (["--board", "F7Micro"], "--board: must be one of F7FeatherV2, F7CoreComputeV2, ProjectLab, not 'F7Micro'"),
+    (["--hub", "my_hub"], "--hub: 'my_hub' is not an IoT Hub name"),
 ])
 def test_new_bad_answers_exit_2_and_write_nothing(tmp_path: Path, args: list[str], message: str) -> None:
     """An invalid answer: one paragraph naming it, exit 2, DEST not even created."""

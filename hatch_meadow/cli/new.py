@@ -6,7 +6,7 @@ import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import click
 
@@ -18,6 +18,13 @@ _BOARDS = "F7FeatherV2 | F7CoreComputeV2 | ProjectLab"
 
 def _interactive(as_json: bool) -> bool:
     return not as_json and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+#: The template's questions as the flags that answer them (errors name what the user typed).
+FLAGS: Final = {"project_name": "--project-name", "app_name": "--app-name", "board": "--board",
+                "device_id": "--device-id", "iot_hub": "--hub", "key_type": "--key-type",
+                "key_encryption": "--key-encryption", "telemetry_sample": "--telemetry",
+                "commit_certificate": "--commit-certificate"}
 
 
 @click.command("new", short_help="Make a new Meadow project from the bundled template.")
@@ -63,7 +70,8 @@ def _new(dest: Path, answers: Mapping[str, object], *, force: bool, defaults: bo
     from hatch_meadow.cli.console import emit_json
     from hatch_meadow.scaffold import render_project
 
-    result = render_project(dest, answers, force=force, defaults=defaults or not _interactive(as_json))
+    result = render_project(dest, answers, force=force, defaults=defaults or not _interactive(as_json),
+                            labels=FLAGS)
     if as_json:
         emit_json(result.to_json())
         return 0
@@ -72,6 +80,7 @@ def _new(dest: Path, answers: Mapping[str, object], *, force: bool, defaults: bo
                f"{len(result.files)} files")
     click.echo("next:")
     click.echo(f"  cd {shlex.quote(str(dest))}")
+    click.echo("  python -m pip install build               # once: the build front end")
     click.echo("  python -m build --wheel --no-isolation    # credentials + csproj (see README.md)")
     click.echo(f"  hatch-meadow thumbprint --hub {shlex.quote(str(chosen['iot_hub']))}")
     return 0
