@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
 from hatch_meadow.errors import ConfigurationError
@@ -162,6 +162,24 @@ def device_id_problem(value: str) -> str | None:
             "(letters, digits and - . + % _ # * ? ! ( ) , : = @ $ ' only)"
         )
     return None
+
+
+def with_default_device_id(config: MeadowConfig, project_name: str | None, where: str = hook_table_path(),
+                           ) -> MeadowConfig:
+    """``config`` with ``device-id`` defaulted to the project's normalised name (``My_App`` → ``my-app``, as
+    hatchling's ``metadata.name``). The one default, for the hook and every command.
+
+    Raises:
+        ConfigurationError: the derived id breaks the device-id rule (a project name over 64 characters).
+    """
+    if config.device_id is not None or not project_name:
+        return config
+    derived = re.sub(r"[-_.]+", "-", project_name).lower()
+    problem = device_id_problem(derived)
+    if problem:
+        raise ConfigurationError([f"{where}.device-id: not set, and the project name {project_name!r} cannot be the "
+                                  f"default device id: it {problem}"], hint="set device-id in the hook's table")
+    return replace(config, device_id=derived)
 
 
 def _env_name(value: object) -> str | None:

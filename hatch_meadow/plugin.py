@@ -12,13 +12,12 @@ When it acts (see the README's frontend table):
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from hatch_meadow.config import MeadowConfig, hook_table_path, load_config, skip_requested
+from hatch_meadow.config import MeadowConfig, hook_table_path, load_config, skip_requested, with_default_device_id
 from hatch_meadow.errors import MeadowError
 from hatch_meadow.names import PLUGIN_NAME as HOOK_NAME
 from hatch_meadow.names import Env
@@ -68,9 +67,7 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             if skip_requested(os.environ):
                 self.app.display_info(f"{_PREFIX}skipped ({Env.SKIP} is set)")
                 return None
-            config = load_config(self.config, self._where)
-            if config.device_id is None:
-                config = replace(config, device_id=self.metadata.name)
+            config = with_default_device_id(load_config(self.config, self._where), self.metadata.name, self._where)
             self._config = config
         return self._config
 
@@ -95,7 +92,7 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
                 "from your checkout: `python -m build --wheel`, `hatch build` or `pip wheel .`"
             )
             return
-        from hatch_meadow.prepare import deploy_project, prepare_project
+        from hatch_meadow.prepare import prepare_project
 
         def info(message: str) -> None:
             self.app.display_info(_PREFIX + message)
@@ -105,7 +102,11 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         if config.deploy and version == "editable":
             info("not deploying from an editable install")
         elif config.deploy:
-            result = deploy_project(outcome.layout, config, info=info)
+            from hatch_meadow.deploy_job import plan_deploy, run_deploy_job
+
+            job = plan_deploy(config, outcome.layout, credentials_dir=outcome.layout.credentials_dir,
+                              port=config.port, where=self._where)
+            result = run_deploy_job(job, info=info, warn=lambda m: self.app.display_warning(_PREFIX + m))
             info(f"deployed to {result.serial} on {result.port}: credentials {result.credentials}, "
                  f"{len(result.sent)} file(s), {result.file_bytes} bytes, {result.seconds:.2f} s")
 

@@ -18,7 +18,6 @@ from hatch_meadow.state import fingerprint, load_state, update_state
 
 if TYPE_CHECKING:
     from hatch_meadow.csproj import PatchResult
-    from hatch_meadow.deploy import DeployResult
 
 _CSPROJ_STATE = "csproj"
 
@@ -125,50 +124,3 @@ def _relative(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
-
-
-def read_deploy_files(root: Path, names: tuple[str, ...], where: str = hook_table_path()) -> dict[str, bytes]:
-    """The ``deploy-files``, by the name they get in /meadow0/.
-
-    Raises:
-        InputError: a missing or unreadable file, or two files with the same name.
-    """
-    from hatch_meadow.errors import InputError
-
-    files: dict[str, bytes] = {}
-    for name in names:
-        path = root / name
-        if not path.is_file():
-            raise InputError(f"{where}.deploy-files: {path} is not a file", hint="fix the path (relative to "
-                             "pyproject.toml)")
-        if path.name in files:
-            raise InputError(f"{where}.deploy-files: two files are named {path.name}", hint="the board keeps them "
-                             "in one folder; rename one")
-        try:
-            files[path.name] = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read it ({exc.strerror})") from exc
-    return files
-
-
-def deploy_project(layout: ProjectLayout, config: MeadowConfig, *, info: Report = _quiet) -> DeployResult:
-    """The hook's deploy step (``deploy = true`` / HATCH_MEADOW_DEPLOY=1): validate, open, deploy.
-
-    Raises:
-        FindingsError: credentials the board would reject (before any port is opened).
-        DeviceError: the port or the board failed.
-    """
-    from hatch_meadow.connect import open_device
-    from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set, read_output_dir_checked
-
-    creds = load_credential_set(layout.credentials_dir, profile=config.profile, device_id=config.device_id)
-    extra = read_deploy_files(layout.root, config.deploy_files)
-    output_dir = layout.root / config.output_dir if config.output_dir else None
-    if output_dir is not None:
-        read_output_dir_checked(output_dir)  # refuse a missing or empty folder before opening the port
-    device = open_device(config.port)
-    try:
-        return deploy(device, creds, record=DeployRecord.load(), reboot=config.reboot,
-                      output_dir=output_dir, extra_files=extra, info=info)
-    finally:
-        device.close()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_meadow.config import MeadowConfig, load_config
+from hatch_meadow.config import MeadowConfig, load_config, with_default_device_id
 from hatch_meadow.errors import ConfigurationError
 from hatch_meadow.findings import Finding, is_failure
 from hatch_meadow.names import CREDENTIAL_FILES, PLUGIN_NAME
@@ -115,16 +114,19 @@ def check_project(root: Path, environ: dict[str, str] | None = None) -> ProjectC
             f"add an empty [tool.hatch.build.hooks.{PLUGIN_NAME}] table (the defaults fit most projects)",
         ))
         return ProjectCheck(root, None, None, None, None, tuple(findings))
-    config = configs[chosen.where]
-    if config.device_id is None and settings.name:
-        config = replace(config, device_id=re.sub(r"[-_.]+", "-", settings.name).lower())  # as hatchling does
+    config = with_default_device_id(configs[chosen.where], settings.name, chosen.where)
     layout = resolve_layout(root, config, chosen.where)
     from hatch_meadow.csproj import ensure_csproj
 
     patch = ensure_csproj(layout.csproj, mode=config.copy_mode, condition=config.csproj_condition,
                           credentials_dir=layout.credentials_dir, dry_run=True)
     for name in config.deploy_files:
-        if not (root / name).is_file():
+        if Path(name).name in CREDENTIAL_FILES:
+            findings.append(Finding("deploy-file-replaces-credentials", "error", "pyproject.toml",
+                                    f"{chosen.where}.deploy-files: {name} has a credential file's name; the board "
+                                    "would import it unchecked in place of the validated set, so a deploy refuses it",
+                                    "remove it from deploy-files: the credentials folder's set is always sent"))
+        elif not (root / name).is_file():
             findings.append(Finding("deploy-file-missing", "error", "pyproject.toml",
                                     f"{chosen.where}.deploy-files: {name} is not a file, so a deploy would stop",
                                     "fix the path (relative to pyproject.toml)"))
@@ -184,7 +186,8 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def effective_settings(project_dir: Path) -> tuple[MeadowConfig | None, ProjectLayout | None]:
+def effective_settings(project_dir: Path, environ: dict[str, str] | None = None,
+                       ) -> tuple[MeadowConfig | None, ProjectLayout | None]:
     """The options and layout a wheel build would use, or (None, None) without a pyproject.toml.
 
     Raises:
@@ -192,5 +195,5 @@ def effective_settings(project_dir: Path) -> tuple[MeadowConfig | None, ProjectL
     """
     if not (project_dir / "pyproject.toml").is_file():
         return None, None
-    result = check_project(project_dir)
+    result = check_project(project_dir, environ)
     return result.config, result.layout

@@ -74,3 +74,28 @@ def test_checks_patch_csproj_hint_is_a_complete_quoted_command(project: Project)
     assert done.returncode == 0, done.stderr
     again = run_cli("check", "--json", cwd=root)
     assert "csproj-pending" not in [f["code"] for f in json.loads(again.stdout)["project"]["findings"]]
+
+
+def test_check_and_the_build_agree_on_a_project_name_that_cannot_be_a_device_id(project: Project) -> None:
+    """No device-id and a 70-character project name: check and the build both refuse it, with the same words."""
+    from conftest import hatchling_build
+
+    long_name = "a" * 70
+    root = project(name=long_name)
+    run = run_cli("check", cwd=root)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "cannot be the default device id" in run.stderr
+    build = hatchling_build(root)
+    assert build.returncode != 0
+    assert "cannot be the default device id" in build.output
+    assert not (root / "MeadowApp" / "private_key.pem").exists()
+
+
+def test_check_refuses_deploy_files_named_like_credentials(project: Project) -> None:
+    root = project('deploy-files = ["evil/client_cert.pem"]\n')
+    (root / "evil").mkdir()
+    (root / "evil" / "client_cert.pem").write_text("not checked")
+    run = run_cli("check", "--json", cwd=root)
+    codes = [f["code"] for f in json.loads(run.stdout)["project"]["findings"]]
+    assert "deploy-file-replaces-credentials" in codes
+    assert run.returncode == 1

@@ -260,9 +260,9 @@ def test_check_answers_messages() -> None:
     problems = scaffold.check_answers({"board": "F7Feather", "app_name": "class", "device_id": "a" * 65,
                                        "telemetry_sample": "yes", "colour": "blue"})
     assert problems == [
-        "--board: must be one of F7FeatherV2, F7CoreComputeV2, ProjectLab, not 'F7Feather' (did you mean 'F7FeatherV2'?)",
-        "--app-name: 'class' is a C# keyword",
-        "--device-id: must be at most 64 characters, not 65: it is also the certificate's CN, which X.509 limits "
+        "board: must be one of F7FeatherV2, F7CoreComputeV2, ProjectLab, not 'F7Feather' (did you mean 'F7FeatherV2'?)",
+        "app_name: 'class' is a C# keyword",
+        "device_id: must be at most 64 characters, not 65: it is also the certificate's CN, which X.509 limits "
         "to 64 (Azure itself allows 128)",
         "telemetry_sample: must be true or false, not str",
         "colour: not a question of the meadow-app template (known: project_name, app_name, board, device_id, "

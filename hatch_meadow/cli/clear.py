@@ -29,7 +29,7 @@ def clear(directory: Path | None, project: Path, port: str | None, yes: bool, as
     from hatch_meadow.creds.files import write_credentials
     from hatch_meadow.errors import InputError
     from hatch_meadow.names import CREDENTIAL_FILES
-    from hatch_meadow.project_check import effective_settings
+    from hatch_meadow.settings import resolve_settings
 
     if port is not None:
         from hatch_meadow.cli.deploy import run_deploy
@@ -41,10 +41,9 @@ def clear(directory: Path | None, project: Path, port: str | None, yes: bool, as
             return 1
         return run_deploy(directory=directory, project=project, port=port, force=True, reboot=True, output_dir=None,
                           as_json=as_json, clear=True)
-    _, layout = effective_settings(project.resolve())
-    if directory is None:
-        directory = layout.credentials_dir if layout else Path(".")
-    in_project = layout is not None and directory.resolve() == layout.credentials_dir.resolve()
+    settings = resolve_settings(project)
+    directory = settings.credentials_dir(directory)
+    in_project = settings.layout is not None and directory.resolve() == settings.layout.credentials_dir.resolve()
     if not in_project and not any((directory / name).exists() for name in CREDENTIAL_FILES):
         raise InputError(f"{directory}: no credential files here and not a hatch-meadow project's credentials "
                          "folder; nothing to clear", hint="pass --dir with the folder that holds client_cert.pem, "

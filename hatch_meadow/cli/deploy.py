@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from hatch_meadow.cli.options import project_option
-from hatch_meadow.names import Env
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command("devices", short_help="List Meadow boards on USB serial (VID 0x2E6A).")
@@ -40,41 +34,26 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from hatch_meadow.cli.console import emit_json, err_console, out_console
-    from hatch_meadow.connect import open_device
-    from hatch_meadow.deploy import DeployRecord, deploy, load_credential_set
-    from hatch_meadow.project_check import effective_settings
+    from hatch_meadow.deploy_job import plan_deploy, run_deploy_job
+    from hatch_meadow.settings import resolve_settings
 
-    config, layout = effective_settings(project.resolve())
-    target = directory or (layout.credentials_dir if layout else Path("."))
-    chosen_port = port or os.environ.get(Env.PORT) or (config.port if config else "auto")
-    creds = load_credential_set(target, profile=config.profile if config else "meadow-f7",
-                                device_id=config.device_id if config else None, clear=clear)
-    extra: dict[str, bytes] = {}
-    if config is not None and layout is not None and not clear:  # the project's deploy options, as in the hook
-        from hatch_meadow.prepare import read_deploy_files
-
-        extra = read_deploy_files(layout.root, config.deploy_files)
-        reboot = reboot and config.reboot
-        if output_dir is None and config.output_dir:
-            output_dir = layout.root / config.output_dir
-    record = DeployRecord.load()
-    device = open_device(chosen_port)
+    settings = resolve_settings(project)
+    job = plan_deploy(settings.config, settings.layout, credentials_dir=settings.credentials_dir(directory),
+                      port=settings.port(port), output_dir=output_dir, reboot=reboot, clear=clear)
     quiet = as_json or not err_console().is_terminal
-    try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                      console=err_console(), disable=quiet, transient=True) as bars:
-            tasks: dict[str, object] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=err_console(), disable=quiet, transient=True) as bars:
+        tasks: dict[str, object] = {}
 
-            def progress(dest: str, done: int, total: int) -> None:
-                if dest not in tasks:
-                    tasks[dest] = bars.add_task(dest, total=max(total, 1))
-                bars.update(tasks[dest], completed=done)  # type: ignore[arg-type]
+        def progress(dest: str, done: int, total: int) -> None:
+            if dest not in tasks:
+                tasks[dest] = bars.add_task(dest, total=max(total, 1))
+            bars.update(tasks[dest], completed=done)  # type: ignore[arg-type]
 
-            result = deploy(device, creds, record=record, force=force or clear, reboot=reboot,
-                            output_dir=output_dir, extra_files=extra, progress=progress,
-                            info=None if as_json else (lambda m: err_console().print(m, markup=False)))
-    finally:
-        device.close()
+        def say(message: str) -> None:
+            err_console().print(message, markup=False)
+
+        result = run_deploy_job(job, force=force, progress=progress, info=None if as_json else say, warn=say)
     if as_json:
         emit_json(result.to_json())
     else:
@@ -101,8 +80,9 @@ def deploy_command(directory: Path | None, project: Path, port: str | None, forc
     """Write client_cert.pem, private_key.pem and private_key_pass.txt to /meadow0/ and restart the board
     so the OS imports them; confirm they were consumed; leave the runtime as it was found.
 
-    Refuses credentials that `check` rejects before opening the port. A local record (board serial →
-    SHA-256 of the set; no secrets) skips an unchanged set. Exit 3 for device or port problems.
+    Refuses credentials that `check` rejects before opening the port. This machine's deploy record (board
+    serial → SHA-256 of the set; no secrets) skips an unchanged set. Exit 3 for device or port problems,
+    a port another program or deploy holds included.
     """
     return run_deploy(directory=directory, project=project, port=port, force=force, reboot=not no_reboot,
                       output_dir=output_dir, as_json=as_json, clear=False)

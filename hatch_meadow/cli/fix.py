@@ -10,18 +10,17 @@ from pathlib import Path
 import click
 
 from hatch_meadow.cli.options import project_option
-from hatch_meadow.config import KEY_ENCRYPTIONS
+from hatch_meadow.config import KEY_ENCRYPTIONS, MeadowConfig
 from hatch_meadow.creds.profiles import PROFILES
-from hatch_meadow.names import Env
 
 PFX_PASSWORD_ENV = "HATCH_MEADOW_PFX_PASSWORD"
 
 
-def _default_dir(directory: Path | None, project: Path) -> tuple[Path, object]:
-    from hatch_meadow.project_check import effective_settings
+def _default_dir(directory: Path | None, project: Path) -> tuple[Path, MeadowConfig]:
+    from hatch_meadow.settings import resolve_settings
 
-    config, layout = effective_settings(project.resolve())
-    return (directory or (layout.credentials_dir if layout else Path("."))), config
+    settings = resolve_settings(project)
+    return settings.credentials_dir(directory), settings.config
 
 
 @click.command("fix", short_help="Re-encode a rejected key and clean the pass file, keeping key and passphrase.")
@@ -45,12 +44,12 @@ def fix(directory: Path | None, project: Path, profile: str | None, key_encrypti
     from hatch_meadow.creds.repair import fix_credentials
 
     target, config = _default_dir(directory, project)
-    env_name = getattr(config, "passphrase_env", Env.DEFAULT_PASSPHRASE)
+    env_name = config.passphrase_env
     raw = os.environ.get(env_name, "")
-    chosen = str(profile or getattr(config, "profile", "meadow-f7"))
+    chosen = profile or config.profile
     result = fix_credentials(target, profile=chosen,
                              key_encryption=key_encryption, env_passphrase=os.fsencode(raw) if raw else None,
-                             device_id=getattr(config, "device_id", None))
+                             device_id=config.device_id)
     report = result.report
     ok = report is not None and report.ok
     if as_json:
@@ -95,7 +94,7 @@ def import_pfx_command(pfx: Path, directory: Path | None, project: Path, key_enc
         pfx_password = getpass.getpass(f"Password for {pfx} (empty for none): ").encode() or None
     else:
         raise InputError(f"no password for {pfx}", hint=f"set {PFX_PASSWORD_ENV} (empty for a PFX without one)")
-    env_name = getattr(config, "passphrase_env", Env.DEFAULT_PASSPHRASE)
+    env_name = config.passphrase_env
     raw = os.environ.get(env_name, "")
     notes, report = import_pfx(pfx, target, pfx_password=pfx_password, key_encryption=key_encryption,
                                passphrase=os.fsencode(raw) if raw else None, force=force)

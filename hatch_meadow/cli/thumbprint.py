@@ -20,11 +20,10 @@ def thumbprint(directory: Path | None, project: Path, hub: str | None, as_json: 
     `az iot hub device-identity create … --am x509_thumbprint --ptp TP --stp TP` line."""
     from hatch_meadow.cli.console import emit_json
     from hatch_meadow.creds.thumbprint import load_thumbprint
-    from hatch_meadow.project_check import effective_settings
+    from hatch_meadow.settings import resolve_settings
 
     if directory is None:
-        _, layout = effective_settings(project.resolve())
-        directory = layout.credentials_dir if layout else Path(".")
+        directory = resolve_settings(project).credentials_dir()
     tp = load_thumbprint(directory)
     if as_json:
         emit_json({"device-id": tp.device_id, "sha1": tp.sha1, "sha256": tp.sha256, "az": tp.az_command(hub)})

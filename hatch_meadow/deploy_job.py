@@ -1,0 +1,95 @@
+"""The one deploy assembly, used by the hook (``deploy = true``) and by ``hatch-meadow deploy`` / ``clear --port``.
+
+``plan_deploy`` reads and checks every local input (credentials as ``check`` would, deploy files, the
+output folder) before any port is opened; ``run_deploy_job`` opens the port, deploys with this
+machine's record and closes the port whatever happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hatch_meadow.config import MeadowConfig, hook_table_path
+from hatch_meadow.deploy import CredentialSet, DeployResult, FileProgress
+from hatch_meadow.project import ProjectLayout
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DeployJob:
+    """Everything a deploy sends and where, checked."""
+
+    port: str
+    creds: CredentialSet
+    extra_files: dict[str, bytes] = field(default_factory=dict)
+    output_dir: Path | None = None
+    reboot: bool = True
+
+
+def plan_deploy(config: MeadowConfig, layout: ProjectLayout | None, *, credentials_dir: Path, port: str,
+                output_dir: Path | None = None, reboot: bool = True, clear: bool = False,
+                where: str = hook_table_path()) -> DeployJob:
+    """The deploy of ``credentials_dir`` (or of three empty files for ``clear``) with the project's options.
+
+    Raises:
+        FindingsError: credentials the board would reject.
+        InputError: a deploy file or output folder that cannot be sent.
+    """
+    from hatch_meadow.deploy import load_credential_set, read_output_dir_checked
+
+    creds = load_credential_set(credentials_dir, profile=config.profile, device_id=config.device_id, clear=clear)
+    extra: dict[str, bytes] = {}
+    if layout is not None and not clear:
+        extra = read_deploy_files(layout.root, config.deploy_files, where)
+        reboot = reboot and config.reboot
+        if output_dir is None and config.output_dir:
+            output_dir = layout.root / config.output_dir
+    if output_dir is not None:
+        read_output_dir_checked(output_dir)  # refuse a missing or empty folder before opening the port
+    return DeployJob(port=port, creds=creds, extra_files=extra, output_dir=output_dir, reboot=reboot)
+
+
+def run_deploy_job(job: DeployJob, *, force: bool = False, info: Report | None = None, warn: Report | None = None,
+                   progress: FileProgress | None = None) -> DeployResult:
+    """Open the port, deploy, close it.
+
+    Raises:
+        DeviceError and subclasses: the port or the board failed (exit 3).
+    """
+    from hatch_meadow.connect import open_device
+    from hatch_meadow.deploy import DeployRecord, deploy
+
+    device = open_device(job.port)
+    try:
+        return deploy(device, job.creds, record=DeployRecord.load(), force=force or job.creds.clear,
+                      reboot=job.reboot, output_dir=job.output_dir, extra_files=job.extra_files, info=info,
+                      warn=warn, progress=progress)
+    finally:
+        device.close()
+
+
+def read_deploy_files(root: Path, names: tuple[str, ...], where: str = hook_table_path()) -> dict[str, bytes]:
+    """The ``deploy-files``, by the name they get in /meadow0/.
+
+    Raises:
+        InputError: a missing or unreadable file, or two files with the same name.
+    """
+    from hatch_meadow.errors import InputError
+
+    files: dict[str, bytes] = {}
+    for name in names:
+        path = root / name
+        if not path.is_file():
+            raise InputError(f"{where}.deploy-files: {path} is not a file", hint="fix the path (relative to "
+                             "pyproject.toml)")
+        if path.name in files:
+            raise InputError(f"{where}.deploy-files: two files are named {path.name}", hint="the board keeps them "
+                             "in one folder; rename one")
+        try:
+            files[path.name] = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read it ({exc.strerror})") from exc
+    return files
