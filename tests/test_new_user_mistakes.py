@@ -21,16 +21,18 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("command", [["generate", "--device-id", "dev-1"], ["check"], ["thumbprint"], ["fix"],
                                      ["deploy", "--port", "sim://x"], ["clear", "--yes"]])
-@pytest.mark.parametrize("folder", ["nothere", "empty"])
+@pytest.mark.parametrize("folder", ["nothere", "empty", "file.csproj"])
 def test_a_mistyped_project_folder_is_an_error_and_nothing_is_written(tmp_path: Path, command: list[str],
                                                                        folder: str) -> None:
     (tmp_path / "empty").mkdir()
+    (tmp_path / "file.csproj").write_text("<Project />")
     run = run_cli(*command, "--project", folder, cwd=tmp_path)
     assert run.returncode == 2, run.stderr
     assert "--project" in run.stderr
-    assert ("no such folder" if folder == "nothere" else "no pyproject.toml") in run.stderr
+    why = {"nothere": "no such folder", "empty": "no pyproject.toml", "file.csproj": "is a file; give the folder"}
+    assert why[folder] in run.stderr
     assert "Traceback" not in run.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "file.csproj"]
     assert not list((tmp_path / "empty").iterdir())
 
 

@@ -16,6 +16,8 @@ def _project_folder(ctx: click.Context, param: click.Parameter, value: Path) -> 
     """A ``--project`` the user typed must be a project: a mistyped folder is an error, never "no project"."""
     if ctx.get_parameter_source(param.name or "project") is ParameterSource.DEFAULT:
         return value  # the current folder: a project if it has a pyproject.toml, else none
+    if value.exists() and not value.is_dir():
+        raise click.BadParameter(f"{value}: is a file; give the folder that holds pyproject.toml", ctx, param)
     if not value.is_dir():
         raise click.BadParameter(f"{value}: no such folder (mistyped?); give the folder that holds pyproject.toml",
                                  ctx, param)
@@ -28,5 +30,5 @@ def _project_folder(ctx: click.Context, param: click.Parameter, value: Path) -> 
 def project_option(help_text: str = "The folder holding pyproject.toml (default: the current folder, which may "
                    "be no project).") -> Callable[[F], F]:
     """``--project DIR``: checked when given (exit 2 for a mistyped or non-project folder)."""
-    return click.option("--project", "project", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+    return click.option("--project", "project", type=click.Path(path_type=Path), default=Path("."),
                         show_default=True, callback=_project_folder, help=help_text)
