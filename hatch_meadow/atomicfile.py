@@ -23,7 +23,7 @@ def save_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     folder = path.parent
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, mode)
+        os.chmod(tmp_name, mode)  # mkstemp made it 0600; os.chmod works everywhere (os.fchmod not on Windows)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -33,10 +33,11 @@ def save_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
-    _fsync_folder(folder)
+    fsync_folder(folder)
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make renames in ``folder`` durable (where folders can be opened; a no-op on Windows)."""
     # Not every platform can open a directory (Windows cannot); the rename is still atomic there.
     try:
         dir_fd = os.open(folder, os.O_RDONLY)

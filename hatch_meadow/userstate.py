@@ -48,3 +48,19 @@ def port_lock_paths(port: str) -> list[Path]:
     folder.mkdir(mode=0o700, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "port"
     return [folder / f"{safe[-120:]}.lock"]
+
+
+def folder_lock_path(folder: Path) -> Path:
+    """The writer lock of a credentials folder (by its real path), kept here so the folder holds only the
+    user's files.
+
+    Raises:
+        OSError: the state folder cannot be created.
+    """
+    import hashlib
+
+    real = os.path.realpath(folder)
+    tag = hashlib.sha256(os.fsencode(real)).hexdigest()[:20]
+    locks = machine_state_dir(create=True) / "locks"
+    locks.mkdir(mode=0o700, exist_ok=True)
+    return locks / f"credentials-{tag}.lock"

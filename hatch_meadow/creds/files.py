@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -61,83 +62,200 @@ def read_file(directory: Path, name: str) -> FileState:
 
 
 def read_credentials(directory: Path) -> dict[str, FileState]:
-    """The three files in ``directory``, by name."""
+    """The three files in ``directory``, by name (after finishing or undoing an interrupted write)."""
+    recover_interrupted(directory)
     return {name: read_file(directory, name) for name in CREDENTIAL_FILES}
 
 
-def write_credentials(directory: Path, files: dict[str, bytes], *, force: bool = False) -> list[Path]:
-    """Write credential files atomically: secrets 0600, never through a symlink, never over existing
-    files unless ``force``. All checks happen before the first write, so a refusal changes nothing.
+#: The journal that commits a staged set; a later run rolls it forward (the set is complete by then).
+JOURNAL: Final = ".hatch-meadow-journal"
+STAGING_PREFIX: Final = ".hatch-meadow-staging-"
+LOCK_FILE: Final = ".hatch-meadow.lock"
+
+
+def write_credentials(directory: Path, files: Mapping[str, bytes | None], *, force: bool = False) -> list[Path]:
+    """Replace credential files as one set: all the new ones, or (after a crash at any point, SIGKILL
+    included) all the old ones. ``None`` deletes that file as part of the set. Secrets 0600, never
+    through a symlink, never over existing files unless ``force``. All checks happen before the first
+    write, so a refusal changes nothing. One writer per folder: a second one fails at once.
+
+    The set is staged complete in a private folder beside the targets (0700) and fsynced; writing the
+    journal that names it is the commit; then the files are renamed into place and the journal removed.
+    A run that finds a journal finishes those renames first; one that finds staging without a journal
+    removes it (see :func:`recover_interrupted`).
 
     Raises:
-        CredentialError: a target exists (without force), is a symlink or a directory, or cannot be written.
+        CredentialError: a target exists (without force), is a symlink or a directory, the folder is busy
+            with another writer, or cannot be written.
     """
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CredentialError(f"{directory}: cannot create the folder ({exc.strerror})") from exc
-    for name in files:
-        path = directory / name
-        if path.is_symlink():
-            raise CredentialError(f"{path}: is a symlink; hatch-meadow never writes credentials through one",
-                                  hint="remove the link (or point credentials-dir at the real folder)")
-        if path.is_dir():
-            raise CredentialError(f"{path}: is a directory, not a file", hint="remove or rename that folder")
-        if path.exists() and not force:
-            raise CredentialError(f"{path}: already exists; refusing to overwrite credentials",
-                                  hint="pass --force to replace them (the board keeps the old ones until you "
-                                  "deploy the new set)")
-    return _replace_all(directory, files)
-
-
-def _replace_all(directory: Path, files: dict[str, bytes]) -> list[Path]:
-    """Replace the files together: all new ones, or (on any failure, Ctrl-C included) all old ones.
-
-    New contents go to temporary files first; existing files get a hard-link backup; only then are
-    the temporaries renamed into place. A key is never left without its passphrase.
-    """
-    import tempfile
-
-    temps: dict[str, str] = {}
-    backups: dict[str, Path] = {}
-    done: list[str] = []
-    try:
-        for name, data in files.items():
-            fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".new")
-            temps[name] = temp
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), SECRET_MODE if name in SECRET_FILES else PUBLIC_MODE)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+    with writer_lock(directory):
+        recover_interrupted(directory, locked=True)
         for name in files:
-            target = directory / name
-            if target.exists():
-                backup = directory / f".{name}.old"
-                backup.unlink(missing_ok=True)
-                os.link(target, backup)
-                backups[name] = backup
-        for name in files:
-            os.replace(temps.pop(name), directory / name)
-            done.append(name)
-    except BaseException as exc:
-        for name in done:  # put the old set back
-            if name in backups:
-                os.replace(backups.pop(name), directory / name)
-            else:
-                (directory / name).unlink(missing_ok=True)
-        for temp in temps.values():
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-        for backup in backups.values():
-            backup.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
+            path = directory / name
+            if path.is_symlink():
+                raise CredentialError(f"{path}: is a symlink; hatch-meadow never writes credentials through one",
+                                      hint="remove the link (or point credentials-dir at the real folder)")
+            if path.is_dir():
+                raise CredentialError(f"{path}: is a directory, not a file", hint="remove or rename that folder")
+            if path.exists() and not force:
+                raise CredentialError(f"{path}: already exists; refusing to overwrite credentials",
+                                      hint="pass --force to replace them (the board keeps the old ones until you "
+                                      "deploy the new set)")
+        try:
+            _switch_set(directory, files)
+        except OSError as exc:
             raise CredentialError(f"{directory}: cannot write the credential files ({exc.strerror}); the previous "
                                   "files are unchanged", hint="check the folder's permissions and free space") from exc
+    return [directory / name for name, data in files.items() if data is not None]
+
+
+@contextlib.contextmanager
+def writer_lock(directory: Path) -> Iterator[None]:
+    """Hold the folder's writer lock (in this machine's state folder; released by the OS if we die).
+
+    Raises:
+        CredentialError: another process holds it (at once, never waits).
+    """
+    from hatch_meadow.locking import Locked, exclusive
+    from hatch_meadow.userstate import folder_lock_path
+
+    try:
+        try:
+            lock_path = folder_lock_path(directory)
+        except OSError:  # no user state folder (read-only home): lock inside the folder instead
+            lock_path = directory / LOCK_FILE
+        with exclusive(lock_path):
+            yield
+    except Locked as exc:
+        who = f" (pid {exc.pid})" if exc.pid else ""
+        raise CredentialError(f"{directory}: another hatch-meadow{who} is writing credentials in this folder; "
+                              "nothing was changed", hint="wait for it to finish, then run this again") from None
+    except OSError as exc:
+        raise CredentialError(f"{directory}: cannot lock the folder ({exc.strerror}); nothing was changed",
+                              hint="check the folder's permissions") from exc
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` with ``mode`` from the first byte (umask or not), write and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    try:
+        os.chmod(path, mode)  # the umask may have taken bits away (never added any)
+        with os.fdopen(fd, "wb") as handle:
+            fd = -1
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _switch_set(directory: Path, files: Mapping[str, bytes | None]) -> None:
+    import json
+    import tempfile
+
+    from hatch_meadow.atomicfile import fsync_folder, save_atomic
+
+    staging = Path(tempfile.mkdtemp(dir=directory, prefix=STAGING_PREFIX))  # 0700
+    try:
+        for name, data in files.items():
+            if data is not None:
+                _write_new(staging / name, data, SECRET_MODE if name in SECRET_FILES else PUBLIC_MODE)
+        fsync_folder(staging)
+    except BaseException:
+        _remove_tree(staging)
         raise
-    for backup in backups.values():
-        backup.unlink(missing_ok=True)
-    return [directory / name for name in files]
+    journal = {"staging": staging.name, "files": {name: data is not None for name, data in files.items()}}
+    save_atomic(directory / JOURNAL, json.dumps(journal).encode(), mode=0o600)  # the commit point
+    _roll_forward(directory, journal)
+
+
+def _roll_forward(directory: Path, journal: Mapping[str, object]) -> None:
+    from hatch_meadow.atomicfile import fsync_folder
+
+    staging = directory / str(journal["staging"])
+    wanted = journal["files"]
+    assert isinstance(wanted, dict)
+    for name, present in wanted.items():
+        if name not in CREDENTIAL_FILES:
+            continue  # a journal never names anything else; refuse to move what it should not
+        if present:
+            if (staging / name).exists():
+                os.replace(staging / name, directory / name)
+        else:
+            (directory / name).unlink(missing_ok=True)
+    fsync_folder(directory)
+    (directory / JOURNAL).unlink(missing_ok=True)
+    _remove_tree(staging)
+    fsync_folder(directory)
+
+
+def recover_interrupted(directory: Path, *, locked: bool = False) -> list[str]:
+    """Finish or undo what an interrupted writer left in ``directory``; what was done, as notes.
+
+    A journal → its set is complete: finish moving it into place. Staging folders without a journal →
+    remove them (the old set never changed). Temporary files of older versions (``.NAME.*.new``,
+    ``.NAME.old``, ``.NAME.*.tmp``) → removed. Skipped while another writer holds the folder.
+    """
+    if not directory.is_dir() or not _anything_to_recover(directory):
+        return []
+    if not locked:
+        try:
+            with writer_lock(directory):
+                return recover_interrupted(directory, locked=True)
+        except CredentialError:
+            return []  # a writer is at work (or the folder is read-only): leave it alone
+    import json
+
+    notes: list[str] = []
+    journal_path = directory / JOURNAL
+    if journal_path.is_file() and not journal_path.is_symlink():
+        try:
+            journal = json.loads(journal_path.read_text(encoding="utf-8"))
+            valid = isinstance(journal, dict) and isinstance(journal.get("files"), dict) and str(
+                journal.get("staging", "")).startswith(STAGING_PREFIX) and "/" not in str(journal["staging"])
+        except (OSError, ValueError):
+            valid = False
+        if valid:
+            _roll_forward(directory, journal)
+            notes.append("finished replacing the credential set an interrupted run had prepared")
+        else:
+            journal_path.unlink(missing_ok=True)
+    for leftover in sorted(directory.iterdir()):
+        name = leftover.name
+        if name.startswith(STAGING_PREFIX) and leftover.is_dir() and not leftover.is_symlink():
+            _remove_tree(leftover)
+            notes.append("removed the half-prepared set of an interrupted run (the files in place are unchanged)")
+        elif _is_old_temp(name) and not leftover.is_dir():
+            leftover.unlink(missing_ok=True)
+            notes.append(f"removed {name}, left by an interrupted run")
+    return notes
+
+
+def _anything_to_recover(directory: Path) -> bool:
+    try:
+        return any(n == JOURNAL or n.startswith(STAGING_PREFIX) or _is_old_temp(n) for n in os.listdir(directory))
+    except OSError:
+        return False
+
+
+def _is_old_temp(name: str) -> bool:
+    """Temporary names older versions and ``save_atomic`` used for credential files and the journal."""
+    for target in (*CREDENTIAL_FILES, JOURNAL):
+        if name.startswith(f".{target}.") and name.endswith((".new", ".tmp", ".old")):
+            return True
+    return False
+
+
+def _remove_tree(folder: Path) -> None:
+    import shutil
+
+    with contextlib.suppress(OSError):
+        shutil.rmtree(folder)
 
 
 def is_private(path: Path) -> bool:

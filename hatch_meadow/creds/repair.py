@@ -3,13 +3,12 @@
 ``fix`` keeps the key material and the passphrase: it re-encodes a readable key that Mbed TLS would
 reject (PKCS#8 with AES, DER, DES on a DES-less profile…) as traditional PEM with legacy AES-256-CBC
 (or DES-EDE3-CBC / none), strips a trailing newline from the pass file, and writes an empty pass file
-beside an unencrypted key. The original key stays beside the new one (``private_key.pem.orig``, 0600)
-until the new set validates; if it does not, the original is put back.
+beside an unencrypted key. Key and pass file change as one crash-safe set; the original set is kept in
+memory until the new one validates and put back (again as one set) if it does not.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,16 +19,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from hatch_meadow.atomicfile import save_atomic
 from hatch_meadow.creds import der, oids, pkcs8crypt
-from hatch_meadow.creds.files import SECRET_MODE, write_credentials
+from hatch_meadow.creds.files import write_credentials
 from hatch_meadow.creds.generate import encode_key, new_passphrase
 from hatch_meadow.creds.pem import read_block
 from hatch_meadow.creds.validate import CredentialReport, check_credentials
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CLIENT_CERT, PASS_FILE, PRIVATE_KEY
 
-BACKUP_SUFFIX: Final = ".orig"
 _KEY_PROBLEMS: Final = frozenset({
     "key-pbes2-aes", "key-pbes2-kdf", "key-pbes2-prf", "key-pbes2-cipher", "key-pbes1", "key-pkcs12-scheme",
     "key-pkcs12-des", "key-des-unavailable", "key-legacy-cipher", "key-der", "pass-too-long-pkcs12",
@@ -129,7 +126,7 @@ def _repair(directory: Path, profile: str, key_encryption: str | None, env_passp
 
     if "pass-trailing-newline" in codes and password is not None:
         password = password.rstrip(b"\r\n")
-        save_atomic(pass_path, password, mode=SECRET_MODE)
+        write_credentials(directory, {PASS_FILE: password}, force=True)
         result.changes.append(f"{PASS_FILE}: removed the trailing newline")
         before = check_credentials(directory, profile=profile, device_id=device_id)
         codes = {f.code for f in before.findings if f.severity == "error"}
@@ -146,7 +143,7 @@ def _repair(directory: Path, profile: str, key_encryption: str | None, env_passp
     if not pass_path.exists() and key_path.is_file():
         after = check_credentials(directory, profile=profile, device_id=device_id)
         if not after.encrypted:
-            save_atomic(pass_path, b"", mode=SECRET_MODE)
+            write_credentials(directory, {PASS_FILE: b""}, force=True)
             result.changes.append(f"{PASS_FILE}: written empty, so the board drops a stale passphrase")
     result.report = check_credentials(directory, profile=profile, device_id=device_id)
     return result
@@ -161,7 +158,7 @@ def _already(report: CredentialReport, wanted: str) -> bool:
 
 def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes | None, wanted: str,
                   profile: str, result: RepairResult) -> None:
-    key_path, pass_path = directory / PRIVATE_KEY, directory / PASS_FILE
+    key_path = directory / PRIVATE_KEY
     if key_path.is_symlink():
         raise CredentialError(f"{key_path}: is a symlink; hatch-meadow never writes credentials through one",
                               hint="replace the link with the file")
@@ -171,15 +168,14 @@ def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes
     new_password = b""
     if wanted != "none":
         new_password = used or env_passphrase or new_passphrase()
-    backup = directory / (PRIVATE_KEY + BACKUP_SUFFIX)
-    if backup.exists() or backup.is_symlink():
-        raise CredentialError(f"{backup}: already exists (a key saved by an earlier run?); refusing to overwrite it",
-                              hint="move it somewhere safe or delete it, then run fix again")
-    save_atomic(backup, original, mode=SECRET_MODE)
+    # Key and pass file change as one set (a crash never pairs the new key with the old passphrase); the
+    # original set stays in memory and is put back, again as one set, if the result is still rejected.
+    new_set: dict[str, bytes | None] = {PRIVATE_KEY: encode_key(key, wanted, new_password or None)}
+    if new_password != (password or b""):
+        new_set[PASS_FILE] = new_password
+    write_credentials(directory, new_set, force=True)
     try:
-        save_atomic(key_path, encode_key(key, wanted, new_password or None), mode=SECRET_MODE)
-        if new_password != (password or b""):
-            save_atomic(pass_path, new_password, mode=SECRET_MODE)
+        if PASS_FILE in new_set:
             if not new_password:
                 what = "written empty (the key is no longer encrypted)"
             elif password and new_password == password.rstrip(b"\r\n"):
@@ -194,11 +190,8 @@ def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes
             raise CredentialError(f"{PRIVATE_KEY}: the re-encoded key still fails ({', '.join(left)}); the original "
                                   "was put back", hint="`hatch-meadow check` shows the details")
     except BaseException:
-        os.replace(backup, key_path)
-        if password is not None:
-            save_atomic(pass_path, password, mode=SECRET_MODE)
+        write_credentials(directory, {PRIVATE_KEY: original, PASS_FILE: password}, force=True)
         raise
-    backup.unlink()
     label = {"aes-256": "legacy PEM AES-256-CBC", "des3": "legacy PEM DES-EDE3-CBC", "none": "unencrypted PEM"}
     kept = "no passphrase now" if wanted == "none" else "passphrase kept"
     result.changes.append(f"{PRIVATE_KEY}: re-encoded as {label[wanted]} (same key; {kept})")
