@@ -38,18 +38,22 @@ def find_credentials(members: Iterable[str], credential_paths: Iterable[str]) ->
     return hits
 
 
-def ensure_artifact_clean(path: Path, credential_paths: Iterable[str]) -> None:
-    """Delete ``path`` and raise if it contains credentials.
+def ensure_artifact_clean(path: Path, credential_paths: Iterable[str], secrets: Iterable[bytes] = ()) -> None:
+    """Delete ``path`` and raise if it contains credentials: by name, and by content (any name).
 
     Raises:
-        MeadowError: naming the artifact and the credential members; the artifact is removed.
+        MeadowError: naming the artifact and the members (never their content); the artifact is removed.
     """
-    hits = find_credentials(list_archive(path), credential_paths)
+    from hatch_meadow.secretscan import scan_archive
+
+    hits = [f"{m} (a credential file)" for m in find_credentials(list_archive(path), credential_paths)]
+    hits += [f"{h.where.split('!', 1)[1]} ({h.what})" for h in scan_archive(path, secrets)
+             if not any(h.where.endswith("!" + m.split(" (")[0]) for m in hits)]
     if not hits:
         return
     path.unlink(missing_ok=True)
     raise MeadowError(
-        f"{path.name} contained credential files ({', '.join(hits)}); hatch-meadow deleted the artifact",
+        f"{path.name} contained private-key material: {'; '.join(hits)}; hatch-meadow deleted the artifact",
         hint="exclude them from the build: add them to .gitignore, or to "
         "[tool.hatch.build.targets.<target>] exclude = [...]",
     )

@@ -11,6 +11,7 @@ When it acts (see the README's frontend table):
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -116,21 +117,45 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
 
         return credential_files_relative_to_root(resolve_layout(Path(self.root), config, self._where))
 
+    def _secrets(self, config: MeadowConfig) -> list[bytes]:
+        """This project's key and passphrase bytes (searched for in artifacts; never shown)."""
+        from hatch_meadow.names import PASS_FILE, PRIVATE_KEY
+
+        try:
+            folder = self._layout(config).credentials_dir
+        except MeadowError:
+            return []
+        found = []
+        for name in (PRIVATE_KEY, PASS_FILE):
+            with contextlib.suppress(OSError):
+                data = (folder / name).read_bytes()
+                found += [data, data.strip()] if name == PASS_FILE else [data]
+        return [d for d in found if d]
+
+    def _layout(self, config: MeadowConfig) -> Any:
+        from hatch_meadow.project import resolve_layout
+
+        return resolve_layout(Path(self.root), config, self._where)
+
     def _check_sdist(self, config: MeadowConfig, build_data: dict[str, Any]) -> None:
-        packed = []
-        for rel in self._credential_paths(config):
-            if (Path(self.root) / rel).is_file() and self.build_config.include_path(rel):
-                packed.append(rel)
-        forced = {os.path.normpath(str(k)) for k in build_data.get("force_include", {})}
-        packed += [rel for rel in self._credential_paths(config)
-                   if os.path.normpath(os.path.join(self.root, rel)) in forced]
-        if packed:
+        """Before packing: every file the sdist would hold, by content (any name) and by name."""
+        from hatch_meadow.secretscan import scan_files
+
+        included = [(f.distribution_path, Path(f.path)) for f in self.build_config.builder.recurse_included_files()]
+        forced = [(str(dest), Path(src)) for src, dest in build_data.get("force_include", {}).items()]
+        hits = [f"{h.where}: {h.what}" for h in scan_files([*included, *forced], self._secrets(config))]
+        sources = {os.path.normpath(str(p)) for _, p in [*included, *forced]}
+        hits += [f"{rel}: a credential file of this project" for rel in self._credential_paths(config)
+                 if os.path.normpath(os.path.join(self.root, rel)) in sources and not any(h.startswith(rel + ":")
+                                                                                        for h in hits)]
+        if hits:
+            listed = "; ".join(hits)
             raise MeadowError(
-                f"the sdist would contain credential files: {', '.join(sorted(set(packed)))}",
-                hint="add them to .gitignore (hatchling then leaves them out), or to "
-                "[tool.hatch.build.targets.sdist] exclude = [...]",
+                f"the sdist would contain private-key material: {listed}",
+                hint="add those files to .gitignore (hatchling then leaves them out), or to "
+                "[tool.hatch.build.targets.sdist] exclude = [...]; never rename a key to hide it",
             )
-        self.app.display_debug(f"{_PREFIX}sdist: no credential file is packed", level=1)
+        self.app.display_debug(f"{_PREFIX}sdist: no key material in {len(included)} file(s)", level=1)
 
     def _finalize(self, artifact_path: str) -> None:
         config = self._load()
@@ -142,7 +167,7 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             paths = self._credential_paths(config)
         except MeadowError:
             paths = []  # no project layout here: still refuse keys and pass files found by name
-        ensure_artifact_clean(Path(artifact_path), paths)
+        ensure_artifact_clean(Path(artifact_path), paths, self._secrets(config))
 
     def _clean(self) -> None:
         config = self._load()

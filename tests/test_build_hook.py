@@ -92,7 +92,7 @@ def test_build_sdist_refuses_credentials_that_would_be_packed(project: Project) 
     (root / "MeadowApp" / "private_key.pem").write_text("secret")
     run = hatchling_build(root, target="sdist")
     assert run.returncode != 0
-    assert "the sdist would contain credential files: MeadowApp/private_key.pem" in run.output
+    assert "the sdist would contain private-key material: MeadowApp/private_key.pem" in run.output
     assert "Traceback" not in run.output
     assert "secret" not in run.output
     assert run.artifacts == []
@@ -107,7 +107,8 @@ def test_build_wheel_with_forced_private_key_is_deleted(project: Project) -> Non
     (root / "MeadowApp" / "private_key.pem").write_text("secret")
     run = hatchling_build(root)
     assert run.returncode != 0
-    assert "contained credential files (keys/private_key.pem); hatch-meadow deleted the artifact" in run.output
+    assert "contained private-key material: keys/private_key.pem (a credential file); hatch-meadow deleted the " \
+        "artifact" in " ".join(run.output.split())
     assert run.artifacts == []
 
 
