@@ -89,12 +89,23 @@ OPTION_NAMES: Final = tuple(
 _Check = Callable[[object], "str | None"]
 
 
+def text_problem(value: str) -> str | None:
+    """Why ``value`` may not reach XML, a shell line or a file name: control characters (C0, DEL, C1) and
+    what XML 1.0 forbids (surrogates, U+FFFE, U+FFFF); None if it is clean."""
+    for char in value:
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+            return (f"contains the control character U+{code:04X}, which cannot go into a csproj, a file name or a "
+                    "shell line")
+    return None
+
+
 def _string(value: object) -> str | None:
     if not isinstance(value, str):
         return f"must be a string, not {_type_name(value)}"
     if not value.strip():
         return "must not be empty"
-    return None
+    return text_problem(value)
 
 
 def _close_match(word: str, choices: tuple[str, ...]) -> str | None:
@@ -164,6 +175,16 @@ def device_id_problem(value: str) -> str | None:
     return None
 
 
+_HUB_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{1,48}[A-Za-z0-9]")
+
+
+def hub_name_problem(value: str) -> str | None:
+    """Why Azure would reject ``value`` as an IoT Hub name (``NAME`` or ``NAME.azure-devices.net``), or None."""
+    if _HUB_NAME.fullmatch(value.removesuffix(".azure-devices.net")):
+        return None
+    return f"{value!r} is not an IoT Hub name (3 to 50 letters, digits or '-', not starting or ending with '-')"
+
+
 def with_default_device_id(config: MeadowConfig, project_name: str | None, where: str = hook_table_path(),
                            ) -> MeadowConfig:
     """``config`` with ``device-id`` defaulted to the project's normalised name (``My_App`` → ``my-app``, as
@@ -195,6 +216,8 @@ def _string_list(value: object) -> str | None:
     for index, item in enumerate(value):
         if not isinstance(item, str) or not item.strip():
             return f"item #{index + 1} must be a non-empty string, not {_type_name(item)}"
+        if problem := text_problem(item):
+            return f"item #{index + 1} {problem}"
     return None
 
 

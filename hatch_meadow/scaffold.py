@@ -39,7 +39,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from hatch_meadow import __version__
-from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES, device_id_problem
+from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES, device_id_problem, hub_name_problem
 from hatch_meadow.errors import TemplateError
 
 if TYPE_CHECKING:
@@ -88,7 +88,6 @@ TAKEN_APP_NAMES: Final = frozenset({"App", "Meadow", "MQTTnet", "System"})
 
 _CSHARP_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PROJECT_NAME: Final = re.compile(r"[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]")
-_HUB_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{1,48}[A-Za-z0-9]")
 _PLAIN_YAML: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 _YAML_WORDS: Final = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})
 _MERGE_MARKER: Final = b"<<<<<<< before updating"
@@ -130,13 +129,6 @@ def project_name_problem(value: str) -> str | None:
         return None
     return (f"{value!r} is not a Python project name (letters, digits, '.', '_', '-', starting and ending "
             "with a letter or digit)")
-
-
-def hub_name_problem(value: str) -> str | None:
-    """Why Azure would reject ``value`` as an IoT Hub name, or None."""
-    if _HUB_NAME.fullmatch(value):
-        return None
-    return f"{value!r} is not an IoT Hub name (3 to 50 letters, digits or '-', not starting or ending with '-')"
 
 
 def scaffold_device_id_problem(value: str) -> str | None:

@@ -483,7 +483,7 @@ def test_generate_cli_json_has_thumbprints_and_no_secrets(cli: Cli, tmp_path: Pa
     assert (payload["ok"], payload["device-id"], payload["key-type"], payload["key-encryption"],
             payload["passphrase"]) == (True, DEVICE, "ec-p256", "aes-256", "generated")
     assert payload["files"] == [str(target / n) for n in CREDENTIAL_FILES]
-    assert payload["az"] == (f"az iot hub device-identity create --hub-name <HUB> --device-id {DEVICE} "
+    assert payload["az"] == (f"az iot hub device-identity create --hub-name YOUR-IOT-HUB --device-id {DEVICE} "
                              f"--am x509_thumbprint --ptp {sha256} --stp {sha256}")
     pass_text = (target / PASS_FILE).read_text("ascii")
     assert pass_text not in run.out

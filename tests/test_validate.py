@@ -410,6 +410,7 @@ def test_check_openssl3_genpkey_aes256_needs_mbedtls_36(tmp_path: Path) -> None:
     openssl("req", "-x509", "-new", "-key", str(key), "-passin", "pass:P", "-subj", f"/CN={DEVICE}", "-days", "365",
             "-sha256", "-out", str(cert))
     (tmp_path / PASS_FILE).write_bytes(b"P")
+    (tmp_path / PASS_FILE).chmod(0o600)  # as the key; check warns about a secret others can read
     assert key.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
     meadow = check_credentials(tmp_path)
     assert summary(meadow) == [("key-pbes2-aes", "error", PRIVATE_KEY)]

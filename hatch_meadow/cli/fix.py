@@ -41,14 +41,15 @@ def fix(directory: Path | None, project: Path, profile: str | None, key_encrypti
     from the passphrase variable. Exit 0 if the result validates, 1 if problems remain.
     """
     from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.creds.passphrase import passphrase_from_env
     from hatch_meadow.creds.repair import fix_credentials
 
     target, config = _default_dir(directory, project)
     env_name = config.passphrase_env
-    raw = os.environ.get(env_name, "")
+    env_passphrase = passphrase_from_env(os.environ, env_name)
     chosen = profile or config.profile
     result = fix_credentials(target, profile=chosen,
-                             key_encryption=key_encryption, env_passphrase=os.fsencode(raw) if raw else None,
+                             key_encryption=key_encryption, env_passphrase=env_passphrase,
                              device_id=config.device_id)
     report = result.report
     ok = report is not None and report.ok
@@ -81,6 +82,7 @@ def import_pfx_command(pfx: Path, directory: Path | None, project: Path, key_enc
     passphrase from the passphrase variable, else the PFX password, else a new random one.
     """
     from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.creds.passphrase import passphrase_from_env
     from hatch_meadow.creds.repair import import_pfx
     from hatch_meadow.errors import InputError
 
@@ -95,9 +97,9 @@ def import_pfx_command(pfx: Path, directory: Path | None, project: Path, key_enc
     else:
         raise InputError(f"no password for {pfx}", hint=f"set {PFX_PASSWORD_ENV} (empty for a PFX without one)")
     env_name = config.passphrase_env
-    raw = os.environ.get(env_name, "")
+    env_passphrase = passphrase_from_env(os.environ, env_name)
     notes, report = import_pfx(pfx, target, pfx_password=pfx_password, key_encryption=key_encryption,
-                               passphrase=os.fsencode(raw) if raw else None, force=force)
+                               passphrase=env_passphrase, force=force)
     if as_json:
         emit_json({"ok": report.ok, "notes": notes, "check": report.to_json()})
         return 0 if report.ok else 1

@@ -39,6 +39,8 @@ def generate(project: Path, directory: Path | None, device_id: str | None, key_t
     """
     from hatch_meadow.cli.console import emit_json
     from hatch_meadow.creds.generate import generate_credentials
+    from hatch_meadow.creds.passphrase import passphrase_from_env
+    from hatch_meadow.creds.thumbprint import az_register_command
     from hatch_meadow.errors import InputError
     from hatch_meadow.project_check import effective_settings
 
@@ -48,16 +50,15 @@ def generate(project: Path, directory: Path | None, device_id: str | None, key_t
     if not chosen_id:
         raise InputError("no device id", hint="pass --device-id (it becomes the certificate's CN)")
     env_name = passphrase_env or (config.passphrase_env if config else Env.DEFAULT_PASSPHRASE)
-    raw = os.environ.get(env_name, "")
+    chosen_passphrase = passphrase_from_env(os.environ, env_name)
     made = generate_credentials(
         target, device_id=chosen_id,
         key_type=key_type or (config.key_type if config else "rsa-2048"),
         key_encryption=key_encryption or (config.key_encryption if config else "aes-256"),
         days=days or (config.validity_days if config else 365),
-        passphrase=os.fsencode(raw) if raw else None, passphrase_source=f"env:{env_name}", force=force,
+        passphrase=chosen_passphrase, passphrase_source=f"env:{env_name}", force=force,
     )
-    az = (f"az iot hub device-identity create --hub-name <HUB> --device-id {made.device_id} "
-          f"--am x509_thumbprint --ptp {made.sha256} --stp {made.sha256}")
+    az = az_register_command(made.device_id, made.sha256)
     if as_json:
         emit_json({"ok": True, "directory": str(made.directory), "files": [str(p) for p in made.files],
                    "device-id": made.device_id, "key-type": made.key_type, "key-encryption": made.key_encryption,

@@ -38,16 +38,19 @@ def patch_csproj(
     --dry-run: exit 1 when a change is pending (like `update --dry-run`), 0 when the file is already right.
     """
     from hatch_meadow.cli.console import emit_json, out_console
+    from hatch_meadow.config import text_problem
     from hatch_meadow.csproj import clean_csproj, ensure_csproj
+    from hatch_meadow.errors import InputError
 
+    for option, value in (("--condition", condition), *(("--files", f) for f in files)):
+        if value is not None and (problem := text_problem(value)):
+            raise InputError(f"{option} {value!r}: {problem}", hint="remove it (nothing was changed)")
     if remove:
         result = clean_csproj(csproj, dry_run=dry_run)
     else:
         relative = [_relative_to(csproj.parent, f) for f in files] or None
         for name in relative or []:
             if name in ("", ".", "..") or name.endswith("/"):
-                from hatch_meadow.errors import InputError
-
                 raise InputError(f"--files {name!r}: not a file name", hint="pass a file path relative to the "
                                  "csproj's folder, e.g. -f client_cert.pem")
         result = ensure_csproj(csproj, relative, mode=mode, condition=condition, dry_run=dry_run)

@@ -13,15 +13,19 @@ from hatch_meadow.cli.options import project_option
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder with client_cert.pem (default: the project's credentials-dir, else the current folder).")
 @project_option()
-@click.option("--hub", default=None, help="IoT Hub name for the az line.")
+@click.option("--hub", default=None, help="IoT Hub name for the az line (else the placeholder YOUR-IOT-HUB).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def thumbprint(directory: Path | None, project: Path, hub: str | None, as_json: bool) -> int:
     """Uppercase hex SHA-1 and SHA-256 of the DER certificate, and the exact
     `az iot hub device-identity create … --am x509_thumbprint --ptp TP --stp TP` line."""
     from hatch_meadow.cli.console import emit_json
+    from hatch_meadow.config import hub_name_problem
     from hatch_meadow.creds.thumbprint import load_thumbprint
+    from hatch_meadow.errors import InputError
     from hatch_meadow.settings import resolve_settings
 
+    if hub is not None and (problem := hub_name_problem(hub)):
+        raise InputError(f"--hub: {problem}", hint="give the IoT Hub's name, e.g. my-meadow-hub")
     if directory is None:
         directory = resolve_settings(project).credentials_dir()
     tp = load_thumbprint(directory)

@@ -89,12 +89,13 @@ def ensure_credentials(
     present = [n for n in CREDENTIAL_FILES if (directory / n).exists() or (directory / n).is_symlink()]
     if config.credentials == "generate" and not present:
         from hatch_meadow.creds.generate import generate_credentials
+        from hatch_meadow.creds.passphrase import passphrase_from_env
 
-        raw = env.get(config.passphrase_env, "")
+        chosen = passphrase_from_env(env, config.passphrase_env)
         made = generate_credentials(
             directory, device_id=config.device_id or "meadow-device", key_type=config.key_type,
             key_encryption=config.key_encryption, days=config.validity_days,
-            passphrase=os.fsencode(raw) if raw else None, passphrase_source=f"env:{config.passphrase_env}",
+            passphrase=chosen, passphrase_source=f"env:{config.passphrase_env}",
         )
         generated = True
         source = {"generated": "a new random passphrase", "none": "no passphrase"}.get(

@@ -26,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES, device_id_problem
 from hatch_meadow.creds import legacypem
 from hatch_meadow.creds.files import write_credentials
+from hatch_meadow.creds.passphrase import MAX_PASSPHRASE_BYTES, passphrase_problem
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY
 
@@ -130,9 +131,9 @@ def generate_credentials(
                               hint=f"use one of {', '.join(KEY_ENCRYPTIONS)}")
     if not 1 <= days <= 36500:
         raise CredentialError(f"validity of {days} days is out of range", hint="use 1 to 36500 days")
-    if passphrase is not None and passphrase != passphrase.strip():
-        raise CredentialError(f"the passphrase from {passphrase_source} starts or ends with whitespace",
-                              hint="Meadow uses the pass file's exact bytes; use a passphrase without it")
+    if passphrase is not None and (problem := passphrase_problem(passphrase)):
+        raise CredentialError(f"the passphrase from {passphrase_source} {problem}",
+                              hint=f"use 1 to {MAX_PASSPHRASE_BYTES} printable bytes without surrounding whitespace")
     existing = [n for n in CREDENTIAL_FILES if (directory / n).exists() or (directory / n).is_symlink()]
     if existing and not force:
         raise CredentialError(f"{directory}: {', '.join(existing)} already exist; refusing to overwrite credentials",

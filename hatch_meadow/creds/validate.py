@@ -76,6 +76,7 @@ def check_credentials(
     findings = report.findings
     for state in files.values():
         _file_findings(state, findings)
+    _permission_findings(files, findings)
     cert, key, passf = files[CLIENT_CERT], files[PRIVATE_KEY], files[PASS_FILE]
     if all(s.data == b"" for s in files.values()):
         report.cleared, report.parse = True, "accept"
@@ -107,6 +108,33 @@ def check_credentials(
         if key_verdict is not None and key_verdict.key is not None:
             report.pair = _pair(first, key_verdict, findings)
     return report
+
+
+def _permission_findings(files: dict[str, FileState], findings: list[Finding]) -> None:
+    """Key and pass file readable by others, or reachable under a second name (POSIX only)."""
+    import os
+    import shlex
+    import stat
+
+    if os.name != "posix":
+        return
+    for name in (PRIVATE_KEY, PASS_FILE):
+        state = files[name]
+        if not state.data:
+            continue
+        try:
+            info = state.path.stat()
+        except OSError:
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o077:
+            findings.append(Finding("secret-readable", "warning", name, f"{state.path} is readable or writable by "
+                                    f"others (mode {mode:04o}); it holds a secret",
+                                    f"chmod 600 {shlex.quote(str(state.path))}"))
+        if info.st_nlink > 1:
+            findings.append(Finding("secret-hard-link", "warning", name, f"{state.path} has {info.st_nlink - 1} "
+                                    "other name(s) (hard links): a copy of the secret lives elsewhere",
+                                    "find them (`find / -samefile PATH`) and remove them"))
 
 
 def _file_findings(state: FileState, findings: list[Finding]) -> None:
