@@ -69,6 +69,7 @@ class MeadowConfig:
     output_dir: str | None = None
     reboot: bool = True
     strict: bool = False
+    allow_outside_project: bool = False
     #: Set only by HATCH_MEADOW_SKIP; not a TOML option.
     skip: bool = field(default=False, metadata={"env_only": True})
 
@@ -241,6 +242,7 @@ _CHECKS: Final[Mapping[str, _Check]] = {
     "output-dir": _string,
     "reboot": _boolean,
     "strict": _boolean,
+    "allow-outside-project": _boolean,
 }
 assert set(_CHECKS) == set(OPTION_NAMES), "every option needs a check"
 

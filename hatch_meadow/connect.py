@@ -47,17 +47,45 @@ def check_port_name(name: str) -> None:
                          hint="run `hatch-meadow devices` to list Meadow boards, or use --port sim://")
 
 
-def open_device(port: str, *, timeouts: Timeouts | None = None) -> MeadowDevice:
+#: pyserial URL schemes that stay on this machine; every other scheme (socket://, rfc2217://, spy://…) may
+#: carry the private key and passphrase over a network in cleartext.
+LOCAL_SCHEMES = ("sim://", "loop://")
+
+
+def check_port_locality(name: str, *, allow_network: bool) -> str:
+    """The port to open: a local device, ``sim://``/``loop://``, or the one port ``hwgrep://REGEX`` matches.
+
+    Raises:
+        InputError: a network URL without ``allow_network``, or an hwgrep that matches no port or several.
+    """
+    lowered = name.lower()
+    if lowered.startswith("hwgrep://"):
+        from serial.tools import list_ports
+
+        matches = sorted(p.device for p in list_ports.grep(name[len("hwgrep://"):]))
+        if len(matches) != 1:
+            raise InputError(f"{name}: matches {len(matches)} ports ({', '.join(matches) or 'none'}), not exactly one",
+                             hint="name the port itself (`hatch-meadow devices` lists Meadow boards)")
+        return matches[0]
+    if "://" in name and not lowered.startswith(LOCAL_SCHEMES) and not allow_network:
+        raise InputError(f"{name}: a network port; a credential deploy would send the private key and its "
+                         "passphrase across the network in cleartext", hint="use the board's USB serial port, or "
+                         "pass --allow-network-port if you trust every hop (e.g. an SSH-tunnelled socket)")
+    return name
+
+
+def open_device(port: str, *, timeouts: Timeouts | None = None, allow_network: bool = False) -> MeadowDevice:
     """Resolve ``auto``, check the name, and open the port (nothing is sent yet).
 
     Raises:
-        InputError: a name that cannot be a port. PortNotFoundError / TransportError: opening failed.
+        InputError: a name that cannot be a port, or a network port without ``allow_network``.
+        PortNotFoundError / TransportError: opening failed.
     """
     from hatch_meadow.device import MeadowDevice
     from hatch_meadow.ports import resolve_port
     from hatch_meadow.transport import SerialTransport
 
-    name = resolve_port(port)
+    name = check_port_locality(resolve_port(port), allow_network=allow_network)
     check_port_name(name)
     if name.startswith(SIM_SCHEME):
         from hatch_meadow.testing.protocol_sim import register_sim_url

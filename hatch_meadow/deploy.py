@@ -29,7 +29,7 @@ from hatch_meadow.device import MeadowDevice
 from hatch_meadow.errors import DeviceRejectedError, FindingsError, InputError, MeadowError
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY
 from hatch_meadow.protocol.crc import nuttx_crc32
-from hatch_meadow.protocol.paths import MEADOW_ROOT, upload_path_problem
+from hatch_meadow.protocol.paths import MAX_PATH_ELEMENTS, MEADOW_ROOT, upload_path_problem
 from hatch_meadow.state import fingerprint
 
 #: Folders on the board that hold the app's data and the OS's own state: never deleted or synced.
@@ -193,7 +193,7 @@ def plan_sync(local: dict[str, bytes], remote: dict[str, int | None]) -> SyncPla
     Persistent folders and the credential files are never touched.
     """
     def protected(path: str) -> bool:
-        return path.split("/", 1)[0] in PERSISTENT_FOLDERS or path in CREDENTIAL_FILES
+        return path.split("/", 1)[0] in PERSISTENT_FOLDERS or is_credential_name(path)
 
     send: list[str] = []
     skip: list[str] = []
@@ -205,19 +205,42 @@ def plan_sync(local: dict[str, bytes], remote: dict[str, int | None]) -> SyncPla
     return SyncPlan(tuple(send), tuple(skip), tuple(delete))
 
 
+def is_credential_name(path: str) -> bool:
+    """A top-level board path the OS would import as a credential file (any case: the board's FAT is not
+    case-sensitive). Credentials travel only through the checked set, never as extra or output files."""
+    return path.lower() in {name.lower() for name in CREDENTIAL_FILES}
+
+
 def read_output_dir(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` by '/' relative path (skipping .DS_Store, like the vendor CLI)."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".DS_Store"}
+    """Every file under ``folder`` by '/' relative path (skipping .DS_Store, like the vendor CLI).
+
+    Raises:
+        InputError: a symlink that leads out of ``folder`` (a build output never needs one; it could put any
+            file of this machine onto the board).
+    """
+    real_folder = folder.resolve()
+    found: dict[str, bytes] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() and not path.resolve().is_relative_to(real_folder):
+            raise InputError(f"{path}: a symlink to {path.resolve()}, outside the output folder; nothing was sent",
+                             hint="replace the link with the file, or remove it from the build output")
+        if path.is_file() and path.name != ".DS_Store":
+            found[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return found
 
 
 def list_remote_tree(device: MeadowDevice, folder: str = MEADOW_ROOT, prefix: str = "") -> dict[str, int | None]:
     """The board's files below /meadow0/ by relative path → CRC, skipping persistent folders and names
     that are not ASCII (the protocol cannot address them, so they are neither compared nor deleted)."""
     found: dict[str, int | None] = {}
+    if prefix.count("/") >= MAX_PATH_ELEMENTS:  # a board that lists folders without end: never recurse forever
+        raise DeviceRejectedError(f"{device.transport.name}: the board lists folders nested deeper than "
+                                  f"{MAX_PATH_ELEMENTS} levels below {MEADOW_ROOT} ({prefix}…)",
+                                  hint="its file system may be damaged; reformat it with the Meadow CLI")
     for entry in device.list_files(folder, crc=True):
-        if not entry.name.isascii():
-            continue
+        if not entry.name.isascii() or entry.name in ("", ".", "..") or "/" in entry.name or not \
+                entry.name.isprintable():
+            continue  # the protocol cannot address it, or it would lead out of or back into this folder
         if entry.is_dir:
             if not prefix and entry.name in PERSISTENT_FOLDERS:
                 continue
@@ -325,7 +348,7 @@ def deploy(
     uploads: dict[str, bytes] = dict(extra_files or {})
     for path in uploads:
         check_upload_path(path)
-        if path in CREDENTIAL_FILES:
+        if is_credential_name(path):
             raise InputError(f"{path!r}: an extra deploy file may not take a credential file's name; the board would "
                              "import it unchecked in place of the validated set", hint="remove it from deploy-files; "
                              "the credentials folder's set is always sent (checked) by the deploy itself")

@@ -53,16 +53,17 @@ def plan_deploy(config: MeadowConfig, layout: ProjectLayout | None, *, credentia
 
 
 def run_deploy_job(job: DeployJob, *, force: bool = False, info: Report | None = None, warn: Report | None = None,
-                   progress: FileProgress | None = None) -> DeployResult:
+                   progress: FileProgress | None = None, allow_network: bool = False) -> DeployResult:
     """Open the port, deploy, close it.
 
     Raises:
+        InputError: a network port without ``allow_network`` (keys would cross it in cleartext).
         DeviceError and subclasses: the port or the board failed (exit 3).
     """
     from hatch_meadow.connect import open_device
     from hatch_meadow.deploy import DeployRecord, deploy
 
-    device = open_device(job.port)
+    device = open_device(job.port, allow_network=allow_network)
     try:
         return deploy(device, job.creds, record=DeployRecord.load(), force=force or job.creds.clear,
                       reboot=job.reboot, output_dir=job.output_dir, extra_files=job.extra_files, info=info,

@@ -139,7 +139,7 @@ class MeadowDevice:
                 if exchange.done:  # later messages of the same read belong to whatever comes next
                     self._backlog = messages[index + 1:] + self._backlog
                     break
-        self.stale += len(exchange.stale)
+        self.stale += exchange.stale.total
         for note in exchange.unsolicited:
             log.debug("device output: %s", note.text)
 
@@ -210,7 +210,7 @@ class MeadowDevice:
             wait = deadline - now if ping_every is None else min(deadline, next_ping) - now
             barrier.feed_all(self._receive(min(wait, 0.25)))
         self._backlog = barrier.after + self._backlog
-        self.stale += len(barrier.discarded)
+        self.stale += barrier.discarded.total
         if pings > 1:
             self._out_of_step = True  # replies to the extra pings may still come: sync before the next request
         return barrier

@@ -55,7 +55,9 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         try:
             step(*args)
         except MeadowError as exc:
-            self.app.abort(_PREFIX + exc.render().replace("\nhint: ", "\n  hint: "), code=exc.exit_code)
+            from hatch_meadow.textsafe import printable
+
+            self.app.abort(_PREFIX + printable(exc.render()).replace("\nhint: ", "\n  hint: "), code=exc.exit_code)
 
     @property
     def _where(self) -> str:
@@ -96,7 +98,9 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         from hatch_meadow.prepare import prepare_project
 
         def info(message: str) -> None:
-            self.app.display_info(_PREFIX + message)
+            from hatch_meadow.textsafe import printable
+
+            self.app.display_info(_PREFIX + printable(message))
 
         outcome = prepare_project(Path(self.root), config, where=self._where, info=info,
                                   warn=lambda m: self.app.display_warning(_PREFIX + m))

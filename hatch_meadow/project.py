@@ -75,11 +75,43 @@ def resolve_layout(root: Path, config: MeadowConfig, where: str = hook_table_pat
                 hint=f"set {where}.csproj to the one that is the Meadow app",
             )
         csproj = candidates[0]
+    if not config.allow_outside_project:
+        _confine(root, config, where)
     credentials_dir = root / config.credentials_dir if config.credentials_dir else csproj.parent
     if credentials_dir.exists() and not credentials_dir.is_dir():
         raise InputError(f"{where}.credentials-dir: {credentials_dir} is a file, not a folder",
                          hint="point credentials-dir at a folder (it is created when missing)")
     return ProjectLayout(root=root, csproj=csproj, credentials_dir=credentials_dir)
+
+
+def outside_problem(root: Path, value: str) -> str | None:
+    """Why the project-relative path ``value`` leads outside ``root`` (after symlinks), or None."""
+    path = Path(value)
+    if path.is_absolute() or path.drive:
+        return "is an absolute path"
+    if ".." in path.parts:
+        return "leaves the project folder with '..'"
+    try:
+        real = (root / path).resolve()
+        inside = real.is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        return f"cannot be resolved ({exc})"
+    return None if inside else f"leads through a symlink to {real}, outside the project folder"
+
+
+def _confine(root: Path, config: MeadowConfig, where: str) -> None:
+    """Every path option inside the project folder (unless ``allow-outside-project``).
+
+    Raises:
+        ConfigurationError: listing every path that leaves it, with its TOML path.
+    """
+    paths = [("csproj", config.csproj), ("credentials-dir", config.credentials_dir), ("output-dir", config.output_dir)]
+    paths += [("deploy-files", name) for name in config.deploy_files]
+    errors = [f"{where}.{key}: {value!r} {problem}" for key, value in paths
+              if value is not None and (problem := outside_problem(root, value))]
+    if errors:
+        raise ConfigurationError(errors, hint="keep these inside the folder that holds pyproject.toml, or set "
+                                 "allow-outside-project = true if you mean it (README: Options)")
 
 
 def credential_paths(

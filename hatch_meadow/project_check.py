@@ -121,7 +121,7 @@ def check_project(root: Path, environ: dict[str, str] | None = None) -> ProjectC
     patch = ensure_csproj(layout.csproj, mode=config.copy_mode, condition=config.csproj_condition,
                           credentials_dir=layout.credentials_dir, dry_run=True)
     for name in config.deploy_files:
-        if Path(name).name in CREDENTIAL_FILES:
+        if Path(name).name.lower() in {n.lower() for n in CREDENTIAL_FILES}:
             findings.append(Finding("deploy-file-replaces-credentials", "error", "pyproject.toml",
                                     f"{chosen.where}.deploy-files: {name} has a credential file's name; the board "
                                     "would import it unchecked in place of the validated set, so a deploy refuses it",

@@ -43,7 +43,11 @@ def update_state(root: Path, key: str, value: object) -> None:
         return
     state[key] = value
     try:
-        folder.mkdir(exist_ok=True)
+        if folder.is_symlink():
+            raise OSError(f"{folder} is a symlink; hatch-meadow never writes its state through one")
+        if not folder.exists():
+            folder.mkdir(mode=0o700)
+            folder.chmod(0o700)
         ignore = folder / ".gitignore"
         if not ignore.exists():
             save_atomic(ignore, b"# hatch-meadow's local state: never commit it\n*\n")

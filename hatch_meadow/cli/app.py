@@ -67,9 +67,11 @@ def run_click(args: Sequence[str]) -> int:
         error_json(exc.message, exc.hint, exc.exit_code)
         from rich.markup import escape  # messages carry [brackets] (extras, findings): never markup
 
-        err_console().print(f"[bold red]error:[/] {escape(exc.message)}", markup=True, highlight=False)
+        from hatch_meadow.textsafe import printable
+
+        err_console().print(f"[bold red]error:[/] {escape(printable(exc.message))}", markup=True, highlight=False)
         if exc.hint:
-            err_console().print(f"[bold]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
+            err_console().print(f"[bold]hint:[/] {escape(printable(exc.hint))}", markup=True, highlight=False)
         return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - the top-level bug handler is the one place for this
         import traceback

@@ -11,20 +11,30 @@ if TYPE_CHECKING:  # rich is imported on first use: plain commands never pay for
     from rich.console import Console
 
 
+def _safe_console(**options: Any) -> Console:
+    """A rich Console whose ``print`` escapes terminal control characters in every string it is given
+    (board texts, certificate names and file names reach it; see :mod:`hatch_meadow.textsafe`)."""
+    from rich.console import Console
+
+    from hatch_meadow.textsafe import printable
+
+    class SafeConsole(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    return SafeConsole(**options)
+
+
 @cache
 def err_console() -> Console:
     """Messages, progress and errors (stderr); rich honours NO_COLOR and non-terminals."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return _safe_console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @cache
 def out_console() -> Console:
     """Human-readable results (stdout)."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
+    return _safe_console(highlight=False, soft_wrap=True)
 
 
 def emit_json(payload: dict[str, Any]) -> None:

@@ -23,19 +23,22 @@ def devices(as_json: bool) -> int:
     console = out_console()
     if not found:
         console.print("no Meadow board found (use --port sim:// for the built-in simulated board)", markup=False)
+    from hatch_meadow.textsafe import printable
+
     for p in found:
-        console.print(f"{p.port}  {p.product or '?'}  serial {p.serial_number or '?'}", markup=False)
+        console.print(printable(f"{p.port}  {p.product or '?'}  serial {p.serial_number or '?'}"), markup=False)
     return 0
 
 
 def run_deploy(*, directory: Path | None, project: Path, port: str | None, force: bool, reboot: bool,
-               output_dir: Path | None, as_json: bool, clear: bool) -> int:
+               output_dir: Path | None, as_json: bool, clear: bool, allow_network: bool = False) -> int:
     """Shared by `deploy` and `clear --port`: validate, open, deploy, render."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from hatch_meadow.cli.console import emit_json, err_console, out_console
     from hatch_meadow.deploy_job import plan_deploy, run_deploy_job
     from hatch_meadow.settings import resolve_settings
+    from hatch_meadow.textsafe import printable
 
     settings = resolve_settings(project)
     job = plan_deploy(settings.config, settings.layout, credentials_dir=settings.credentials_dir(directory),
@@ -51,16 +54,17 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
             bars.update(tasks[dest], completed=done)  # type: ignore[arg-type]
 
         def say(message: str) -> None:
-            err_console().print(message, markup=False)
+            err_console().print(printable(message), markup=False)
 
-        result = run_deploy_job(job, force=force, progress=progress, info=None if as_json else say, warn=say)
+        result = run_deploy_job(job, force=force, progress=progress, info=None if as_json else say, warn=say,
+                                allow_network=allow_network)
     if as_json:
         emit_json(result.to_json())
     else:
-        out_console().print(
+        out_console().print(printable(
             f"{result.serial}: credentials {result.credentials}; {len(result.sent)} file(s), {result.file_bytes} "
             f"bytes sent, {len(result.skipped)} unchanged, {len(result.deleted)} deleted, {result.reboots} "
-            f"restart(s), {result.seconds:.2f} s", markup=False)
+            f"restart(s), {result.seconds:.2f} s"), markup=False)
     return 0
 
 
@@ -74,9 +78,11 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
 @click.option("--no-reboot", is_flag=True, help="Do not restart the board (it imports the files at its next boot).")
 @click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="Also sync an app's build output to /meadow0/ (changed files only; stale ones deleted).")
+@click.option("--allow-network-port", "allow_network", is_flag=True,
+              help="Accept a network pyserial URL (socket://, rfc2217://): the key crosses it in cleartext.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary.")
 def deploy_command(directory: Path | None, project: Path, port: str | None, force: bool, no_reboot: bool,
-                   output_dir: Path | None, as_json: bool) -> int:
+                   output_dir: Path | None, allow_network: bool, as_json: bool) -> int:
     """Write client_cert.pem, private_key.pem and private_key_pass.txt to /meadow0/ and restart the board
     so the OS imports them; confirm they were consumed; leave the runtime as it was found.
 
@@ -85,4 +91,4 @@ def deploy_command(directory: Path | None, project: Path, port: str | None, forc
     a port another program or deploy holds included.
     """
     return run_deploy(directory=directory, project=project, port=port, force=force, reboot=not no_reboot,
-                      output_dir=output_dir, as_json=as_json, clear=False)
+                      output_dir=output_dir, as_json=as_json, clear=False, allow_network=allow_network)

@@ -32,8 +32,10 @@ def thumbprint(directory: Path | None, project: Path, hub: str | None, as_json: 
     if as_json:
         emit_json({"device-id": tp.device_id, "sha1": tp.sha1, "sha256": tp.sha256, "az": tp.az_command(hub)})
         return 0
-    click.echo(f"device id  {tp.device_id}")
+    from hatch_meadow.textsafe import printable
+
+    click.echo(printable(f"device id  {tp.device_id}"))
     click.echo(f"SHA-256    {tp.sha256}")
     click.echo(f"SHA-1      {tp.sha1}")
-    click.echo(tp.az_command(hub))
+    click.echo(printable(tp.az_command(hub)))
     return 0

@@ -89,7 +89,9 @@ def write_credentials(directory: Path, files: Mapping[str, bytes | None], *, for
             with another writer, or cannot be written.
     """
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        if not directory.exists():
+            directory.mkdir(mode=0o700, parents=True)
+            os.chmod(directory, 0o700)  # whatever the umask: it holds secrets
     except OSError as exc:
         raise CredentialError(f"{directory}: cannot create the folder ({exc.strerror})") from exc
     with writer_lock(directory):

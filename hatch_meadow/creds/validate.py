@@ -118,6 +118,15 @@ def _permission_findings(files: dict[str, FileState], findings: list[Finding]) -
 
     if os.name != "posix":
         return
+    folder = files[PRIVATE_KEY].path.parent
+    try:
+        folder_mode = stat.S_IMODE(folder.stat().st_mode)
+    except OSError:
+        folder_mode = 0
+    if folder_mode & 0o022 and not folder_mode & stat.S_ISVTX:
+        findings.append(Finding("secret-folder-writable", "warning", None, f"{folder} is writable by others (mode "
+                                f"{folder_mode:04o}): anyone may replace the key or the certificate",
+                                f"chmod go-w {shlex.quote(str(folder))}"))
     for name in (PRIVATE_KEY, PASS_FILE):
         state = files[name]
         if not state.data:

@@ -34,6 +34,27 @@ from hatch_meadow.protocol.packets import Message
 R = ResponseType
 
 
+class Kept(list[Message]):
+    """The last ``KEPT_MESSAGES`` messages of a kind, and how many there were (``total``): a board that floods
+    STDOUT or stale replies costs counters, not memory."""
+
+    total: int = 0
+
+    def append(self, message: Message) -> None:
+        self.total += 1
+        if len(self) >= KEPT_MESSAGES:
+            del self[0]
+        super().append(message)
+
+    def extend(self, messages: Iterable[Message]) -> None:
+        for message in messages:
+            self.append(message)
+
+
+#: Messages of one kind (unsolicited, stale, discarded) kept per exchange; beyond it only counted.
+KEPT_MESSAGES: Final = 64
+
+
 class Status(Enum):
     """Where an exchange stands."""
 
@@ -134,8 +155,8 @@ class Exchange:
     request: RequestType
     status: Status = Status.PENDING
     messages: list[Message] = field(default_factory=list)
-    unsolicited: list[Message] = field(default_factory=list)
-    stale: list[Message] = field(default_factory=list)
+    unsolicited: Kept = field(default_factory=lambda: Kept())
+    stale: Kept = field(default_factory=lambda: Kept())
     errors: list[str] = field(default_factory=list)
     reason: str = ""
 
@@ -246,7 +267,7 @@ class SyncBarrier:
     done: bool = False
     info_text: str = ""
     #: Everything fed until the barrier completed, its own replies included.
-    discarded: list[Message] = field(default_factory=list)
+    discarded: Kept = field(default_factory=lambda: Kept())
     #: What arrived after it completed (in the same read): not stale, keep it for the next request.
     after: list[Message] = field(default_factory=list)
     _past_end: bool = False

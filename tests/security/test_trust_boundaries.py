@@ -1,0 +1,231 @@
+"""Trust boundaries (issue #17): what may leave the project, reach the board, cross the network or hit the terminal.
+
+One test per reproducer; each must fail safely: a clear error or finding, exit 1/2/3, nothing sent, no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hatch_meadow.creds.generate import generate_credentials
+from hatch_meadow.deploy import deploy, load_credential_set, read_output_dir
+from hatch_meadow.device import MeadowDevice
+from hatch_meadow.errors import InputError
+from hatch_meadow.protocol.codes import RequestType, ResponseType
+from hatch_meadow.protocol.exchange import KEPT_MESSAGES, Exchange
+from hatch_meadow.protocol.framing import MAX_FRAME_BYTES, FrameDecoder
+from hatch_meadow.protocol.packets import Message
+from hatch_meadow.testing.pty_board import PtyBoard
+from hatch_meadow.testing.simulator import SimulatedMeadow
+from hatch_meadow.textsafe import printable
+from hatch_meadow.transport import SerialTransport
+
+Project = Callable[..., Path]
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes, FIFOs, ptys")
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hatch_meadow", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120, check=False)
+
+
+# 1. credentials travel one way only ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["evil/client_cert.pem", "evil/PRIVATE_KEY.PEM", "evil/Private_Key_Pass.txt"])
+def test_deploy_files_may_not_carry_a_credential_name_in_any_case(project: Project, name: str) -> None:
+    root = project(f'deploy-files = ["{name}"]\n')
+    (root / "evil").mkdir()
+    (root / name).write_text("unchecked")
+    run = run_cli("check", "--json", cwd=root)
+    assert "deploy-file-replaces-credentials" in [f["code"] for f in json.loads(run.stdout)["project"]["findings"]]
+    assert run.returncode == 1
+
+
+@posix_only
+def test_output_dir_never_sends_a_credential_file_and_never_follows_a_link_out(tmp_path: Path) -> None:
+    creds = tmp_path / "creds"
+    generate_credentials(creds, device_id="dev-1", key_type="ec-p256")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "App.dll").write_bytes(b"app")
+    (out / "Client_Cert.PEM").write_text("a stale copy the build made")
+    board = SimulatedMeadow()
+    with PtyBoard(board) as pty:
+        device = MeadowDevice(SerialTransport(pty.port))
+        try:
+            result = deploy(device, load_credential_set(creds), output_dir=out)
+        finally:
+            device.close()
+    assert "Client_Cert.PEM" not in result.sent
+    assert "/meadow0/Client_Cert.PEM" not in board.files
+    (out / "leak.txt").symlink_to("/etc/hostname")
+    with pytest.raises(InputError, match="outside the output folder"):
+        read_output_dir(out)
+
+
+# 2. confinement ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("deploy-files", '["/etc/hostname"]'), ("deploy-files", '["../outside.txt"]'), ("output-dir", '"../../"'),
+    ("credentials-dir", '"/tmp/elsewhere"'), ("deploy-files", '["link.txt"]'),
+])
+def test_deploy_sources_must_stay_inside_the_project(project: Project, option: str, value: str) -> None:
+    root = project(f"{option} = {value}\n")
+    (root / "link.txt").symlink_to("/etc/hostname")
+    run = run_cli("check", cwd=root)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"tool.hatch.build.hooks.meadow.{option}:" in run.stderr
+    assert "allow-outside-project" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_allow_outside_project_is_the_documented_escape(project: Project, tmp_path: Path) -> None:
+    keys = tmp_path / "keys-elsewhere"
+    generate_credentials(keys, device_id="dev-1", key_type="ec-p256")
+    root = project(f'credentials-dir = "{keys}"\nallow-outside-project = true\n')
+    run = run_cli("check", "--json", cwd=root)
+    assert run.returncode in (0, 1), run.stderr
+    assert json.loads(run.stdout)["project"]["csproj"]["credentials-dir"] == str(keys)
+
+
+# 3. local ports only for credentials ---------------------------------------------------------------------------
+
+
+def test_a_network_port_never_receives_the_key_without_the_flag(tmp_path: Path) -> None:
+    generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256")
+    received: list[bytes] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(5)
+        port = listener.getsockname()[1]
+
+        def accept() -> None:
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    received.append(conn.recv(65536))
+            except OSError:
+                pass
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        for url in (f"socket://127.0.0.1:{port}", f"rfc2217://127.0.0.1:{port}", f"spy://socket://127.0.0.1:{port}"):
+            run = run_cli("deploy", "--dir", "c", "--port", url, cwd=tmp_path)
+            assert run.returncode == 2, run.stderr
+            assert "cleartext" in run.stderr
+            assert "--allow-network-port" in run.stderr
+    thread.join(timeout=6)
+    assert received == []
+
+
+def test_hwgrep_must_name_exactly_one_port(tmp_path: Path) -> None:
+    generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256")
+    run = run_cli("deploy", "--dir", "c", "--port", "hwgrep://no-such-port-anywhere", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "matches 0 ports" in run.stderr
+
+
+# 4. permissions ---------------------------------------------------------------------------------------------
+
+
+@posix_only
+def test_folders_the_tool_creates_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    run = subprocess.run(["bash", "-c", f"umask 000 && {sys.executable} -m hatch_meadow generate --dir new/creds "
+                          "--device-id dev-1 --key-type ec-p256"], cwd=tmp_path, capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "new" / "creds").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "new" / "creds" / "private_key.pem").stat().st_mode & 0o777 == 0o600
+
+
+@posix_only
+def test_check_reports_a_folder_others_can_write(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    generate_credentials(folder, device_id="dev-1", key_type="ec-p256")
+    folder.chmod(0o777)
+    run = run_cli("check", "--dir", "c", "--strict", cwd=tmp_path)
+    assert run.returncode == 1
+    assert "[secret-folder-writable]" in run.stdout
+    assert "chmod go-w" in run.stdout
+
+
+# 5. symlinks ------------------------------------------------------------------------------------------------
+
+
+@posix_only
+@pytest.mark.parametrize("command", [["check", "--dir", "c"], ["generate", "--dir", "c", "--device-id", "d", "--force"],
+                                     ["fix", "--dir", "c"], ["deploy", "--dir", "c", "--port", "sim://loop"],
+                                     ["clear", "--dir", "c", "--yes"]])
+def test_a_symlink_loop_is_an_answer_not_a_traceback(tmp_path: Path, command: list[str]) -> None:
+    generate_credentials(tmp_path / "c", device_id="d", key_type="ec-p256")
+    (tmp_path / "c" / "private_key.pem").unlink()
+    (tmp_path / "c" / "private_key.pem").symlink_to("private_key.pem")
+    run = run_cli(*command, cwd=tmp_path)
+    assert run.returncode in (1, 2), run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert "private_key.pem" in run.stdout + run.stderr
+
+
+# 6. sanitised output ----------------------------------------------------------------------------------------
+
+
+def test_control_characters_are_escaped_for_the_terminal() -> None:
+    assert printable("serial \x1b]0;owned\x07 \x1b[2J \x9b") == "serial \\x1b]0;owned\\x07 \\x1b[2J \\x9b"
+    assert printable("line\nnext\ttab") == "line\nnext\ttab"
+
+
+@posix_only
+def test_a_hostile_board_cannot_write_escape_sequences_to_the_terminal(tmp_path: Path) -> None:
+    generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256")
+    board = SimulatedMeadow(serial_number="AB\x1b]0;pwned\x07CD", os_version="2.0\x1b[2J")
+    with PtyBoard(board) as pty:
+        run = run_cli("deploy", "--dir", "c", "--port", pty.port, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stdout + run.stderr
+    assert "\\x1b]0;pwned" in run.stdout + run.stderr
+
+
+# 7./8. the board's answers are bounded ----------------------------------------------------------------------
+
+
+def test_a_stream_without_delimiters_costs_no_memory() -> None:
+    decoder = FrameDecoder()
+    for _ in range(2000):  # 16 MB of bytes with no 0x00
+        decoder.feed(b"\x01" * 8192)
+        assert len(decoder._pending) <= MAX_FRAME_BYTES
+    assert decoder.dropped >= 1
+    assert decoder.feed(b"\x00\x03ab\x00") == [b"ab"]  # and it recovers at the next delimiter
+
+
+def test_a_stdout_flood_is_counted_not_kept() -> None:
+    exchange = Exchange(RequestType.GET_DEVICE_INFORMATION)
+    for _ in range(100_000):
+        exchange.feed(Message(type=ResponseType.TEXT_MONO_STDOUT, payload=b"x" * 100))
+    assert len(exchange.unsolicited) == KEPT_MESSAGES
+    assert exchange.unsolicited.total == 100_000
+
+
+@posix_only
+def test_a_listing_with_dot_entries_or_endless_nesting_never_recurses_forever(tmp_path: Path) -> None:
+    generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "App.dll").write_bytes(b"app")
+    deep = "/meadow0/" + "/".join(["d"] * 12) + "/f.bin"
+    board = SimulatedMeadow(files={deep: b"x"})
+    with PtyBoard(board) as pty:
+        run = run_cli("deploy", "--dir", "c", "--port", pty.port, "--output-dir", "out", cwd=tmp_path)
+    assert run.returncode == 3, run.stderr
+    assert "nested deeper than" in run.stderr
+    assert "Traceback" not in run.stderr
