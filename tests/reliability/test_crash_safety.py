@@ -181,3 +181,42 @@ def test_sigkill_never_tears_a_set(command: str, tmp_path: Path, slow_disk_env: 
           f"{outcomes['new']}, no set {outcomes['none']}; torn sets {torn}, leftovers {dirty}, later generate "
           f"blocked {blocked}")
     assert (torn, dirty, blocked) == (0, 0, 0)
+
+
+def test_sigkill_never_tears_a_csproj_or_the_deploy_record(tmp_path: Path, slow_disk_env: dict[str, str]) -> None:
+    """`patch-csproj` and a deploy's record writes (save_atomic): the file is the old or the new bytes, always
+    parses, and a later run is never blocked."""
+    import json
+
+    from conftest import CSPROJ
+
+    rng = random.Random("csproj")
+    state = tmp_path / "state"
+    env = dict(slow_disk_env, HATCH_MEADOW_STATE_DIR=str(state))
+    creds = tmp_path / "creds"
+    generate_credentials(creds, device_id="dev-1", key_type="ec-p256")
+    torn = 0
+    for i in range(KILLS):
+        folder = tmp_path / f"p{i}"
+        folder.mkdir()
+        csproj = folder / "App.csproj"
+        csproj.write_text(CSPROJ)
+        patch = subprocess.Popen([sys.executable, "-m", "hatch_meadow", "patch-csproj", str(csproj)], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deploy = subprocess.Popen([sys.executable, "-m", "hatch_meadow", "deploy", "--dir", str(creds), "--port",
+                                   f"sim://kill{i}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 2.5))
+        for proc in (patch, deploy):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        text = csproj.read_text()
+        if text != CSPROJ and "hatch-meadow" not in text:
+            torn += 1
+        record = state / "deploy-record.json"
+        if record.exists():
+            json.loads(record.read_text())  # always whole JSON
+        again = _run(["patch-csproj", str(csproj)], env, tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert not [p for p in folder.iterdir() if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
+    print(f"\ncrash safety: patch-csproj + deploy record: {KILLS} kills: torn csproj {torn}, unreadable records 0")
+    assert torn == 0
