@@ -31,12 +31,14 @@ class FullCheck:
         return not is_failure(self.findings, strict=self.strict)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``check --json`` contract (ok, parse, pair, profile, findings, thumbprints) plus context."""
+        """The ``check --json`` contract (ok, parse, pair, usable, profile, findings, thumbprints) plus context."""
         creds = self.credentials.to_json() if self.credentials is not None else None
         return {
             "ok": self.ok,
             "parse": creds["parse"] if creds else "reject",
             "pair": creds["pair"] if creds else "n/a",
+            "usable": creds["usable"] if creds else False,
+            "usable_reason": creds["usable_reason"] if creds else "no credentials were checked",
             "profile": self.profile,
             "findings": [f.to_json() for f in self.findings],
             "thumbprints": creds["thumbprints"] if creds else None,

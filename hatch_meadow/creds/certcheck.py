@@ -199,7 +199,9 @@ def _check_one(verdict: CertVerdict, body: bytes, index: int, profile: Profile, 
         verdict.reject("cert-signature-unsupported", f"{where} is signed with {name}, which Mbed TLS cannot read",
                        fix, "X509_UNKNOWN_SIG_ALG")
         return
-    if info.key_algorithm not in (oids.RSA, oids.EC_PUBLIC_KEY):
+    if info.key_algorithm in (oids.X25519, oids.X448) and profile.rfc8410_keys:
+        pass  # 3.5+ parses it (§5.3); the key's own verdict says it cannot sign
+    elif info.key_algorithm not in (oids.RSA, oids.EC_PUBLIC_KEY):
         name = oids.KEY_ALGORITHMS.get(info.key_algorithm, info.key_algorithm)
         verdict.reject("cert-key-unsupported", f"{where} carries a {name} public key, which Mbed TLS cannot use",
                        fix, "PK_UNKNOWN_PK_ALG")

@@ -325,6 +325,11 @@ def _inner_pkcs8(verdict: KeyVerdict, body: bytes, profile: Profile) -> KeyVerdi
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-invalid", f"the PKCS#8 key does not parse ({exc})",
                               "re-export or re-generate the key")
     name = oids.KEY_ALGORITHMS.get(oid, oid)
+    if oid in (oids.X25519, oids.X448) and profile.rfc8410_keys:
+        try:  # loaded for the pair check (3.5+ parses it, spec §5.3)
+            verdict.key = serialization.load_der_private_key(body, password=None)
+        except LOAD_ERRORS:
+            verdict.key = None
     if oid not in (oids.RSA, oids.EC_PUBLIC_KEY):
         return _unsupported_type(verdict, name, profile)
     if oid == oids.EC_PUBLIC_KEY and params is not None and params.tag == der.SEQUENCE:
@@ -342,10 +347,11 @@ def _inner_pkcs8(verdict: KeyVerdict, body: bytes, profile: Profile) -> KeyVerdi
 def _unsupported_type(verdict: KeyVerdict, name: str, profile: Profile) -> KeyVerdict:
     fix = "generate an RSA-2048 or EC P-256 key: `hatch-meadow generate --force`"
     if name in ("X25519", "X448"):
-        if profile.name == "mbedtls-3.6" and name == "X25519":
+        if profile.rfc8410_keys:  # Mbed TLS 3.5+ parses them as "EC" keys (§2.4, §5.3): parse says so
             verdict.accepted = True
-            verdict.note("key-type-unusable", "error", "an X25519 key parses on Mbed TLS 3.5+ but cannot sign, so "
-                         "the TLS handshake fails", fix)
+            verdict.encoding += f"; {name}"
+            verdict.note("key-cannot-sign", "error", f"the {name} key parses on Mbed TLS 3.5+, but it cannot "
+                         "sign, so it can never authenticate a TLS client: the handshake fails", fix)
             return verdict
         return verdict.reject("PK_UNKNOWN_PK_ALG", "key-type-unsupported", f"{name} keys are for key exchange, "
                               "not for client certificates", fix)
@@ -376,7 +382,7 @@ def _check_key_type(verdict: KeyVerdict, key: PrivateKeyTypes, profile: Profile)
         kinds = {ed25519.Ed25519PrivateKey: "Ed25519", ed448.Ed448PrivateKey: "Ed448",
                  x25519.X25519PrivateKey: "X25519", x448.X448PrivateKey: "X448", dsa.DSAPrivateKey: "DSA"}
         name = next((n for t, n in kinds.items() if isinstance(key, t)), type(key).__name__)
-        verdict.key = None
+        verdict.key = key if name in ("X25519", "X448") and profile.rfc8410_keys else None  # for the pair check
         return _unsupported_type(verdict, name, profile)
     verdict.accepted = True
     return verdict
@@ -425,8 +431,10 @@ def _der_key(verdict: KeyVerdict, data: bytes, profile: Profile) -> KeyVerdict:
                               "private_key.pem")
     top = der.read_single(data).children()
     is_pkcs8 = len(top) >= 2 and top[1].tag == der.SEQUENCE
-    ok = profile.pkcs8_der_with_nul if is_pkcs8 else profile.pkcs1_der_with_nul
-    verdict.encoding = f"DER {'PKCS#8' if is_pkcs8 else 'PKCS#1/SEC1'}"
+    is_sec1 = not is_pkcs8 and isinstance(key, ec.EllipticCurvePrivateKey)
+    ok = profile.pkcs8_der_with_nul if is_pkcs8 else profile.sec1_der_with_nul if is_sec1 else \
+        profile.pkcs1_der_with_nul
+    verdict.encoding = f"DER {'PKCS#8' if is_pkcs8 else 'SEC1' if is_sec1 else 'PKCS#1'}"
     fix = "convert to PEM: openssl pkey -inform DER -in private_key.pem -out private_key.pem.new"
     if not ok:
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-der", "the key is DER (binary) in a .pem file; "

@@ -40,12 +40,29 @@ class CredentialReport:
         """No errors (no warnings either under strict)."""
         return not is_failure(self.findings, strict=self.strict)
 
+    @property
+    def usable_reason(self) -> str | None:
+        """Why the board could not authenticate with this set (None when it could): parse and pair are what
+        Mbed TLS says; a key that parses but cannot sign, or any other error, still makes the set unusable."""
+        if self.cleared:
+            return "the files are empty (they clear the board's credentials)"
+        errors = [f for f in self.findings if f.severity == "error"]
+        if errors:
+            return f"{errors[0].code}: {errors[0].message}"
+        if self.parse != "accept":
+            return "Mbed TLS does not parse the files"
+        if self.pair != "match":
+            return "the key and the certificate do not belong together"
+        return None
+
     def to_json(self) -> dict[str, Any]:
-        """``{"ok", "parse", "pair", "profile", "findings", "thumbprints"}`` (the documented contract)."""
+        """``{"ok", "parse", "pair", "usable", "usable_reason", "profile", "findings", "thumbprints"}``."""
         return {
             "ok": self.ok,
             "parse": self.parse,
             "pair": self.pair,
+            "usable": self.usable_reason is None,
+            "usable_reason": self.usable_reason,
             "profile": self.profile,
             "findings": [f.to_json() for f in self.findings],
             "thumbprints": None if self.certificate is None else {
