@@ -70,7 +70,7 @@ def _effective_table(tables: tuple[HookTable, ...]) -> HookTable | None:
     return glob[0] if glob else None
 
 
-def check_project(root: Path, environ: dict[str, str] | None = None) -> ProjectCheck:
+def check_project(root: Path, environ: dict[str, str] | None = None, *, with_csproj: bool = True) -> ProjectCheck:
     """Validate every ``meadow`` hook table in ``root``'s configuration and report the csproj state.
 
     Raises:
@@ -116,6 +116,8 @@ def check_project(root: Path, environ: dict[str, str] | None = None) -> ProjectC
         return ProjectCheck(root, None, None, None, None, tuple(findings))
     config = with_default_device_id(configs[chosen.where], settings.name, chosen.where)
     layout = resolve_layout(root, config, chosen.where)
+    if not with_csproj:  # options and layout only (generate, deploy…): no lxml, no csproj dry run
+        return ProjectCheck(root, chosen.where, config, layout, None, tuple(findings))
     from hatch_meadow.csproj import ensure_csproj
 
     patch = ensure_csproj(layout.csproj, mode=config.copy_mode, condition=config.csproj_condition,
@@ -186,7 +188,7 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def effective_settings(project_dir: Path, environ: dict[str, str] | None = None,
+def effective_settings(project_dir: Path, environ: dict[str, str] | None = None, *, with_csproj: bool = False,
                        ) -> tuple[MeadowConfig | None, ProjectLayout | None]:
     """The options and layout a wheel build would use, or (None, None) without a pyproject.toml.
 
@@ -195,5 +197,5 @@ def effective_settings(project_dir: Path, environ: dict[str, str] | None = None,
     """
     if not (project_dir / "pyproject.toml").is_file():
         return None, None
-    result = check_project(project_dir, environ)
+    result = check_project(project_dir, environ, with_csproj=with_csproj)
     return result.config, result.layout

@@ -37,25 +37,26 @@ def generate(project: Path, directory: Path | None, device_id: str | None, key_t
     TLS build tested parses; the certificate is self-signed X.509 v3 with CN = device id. Never
     overwrites credentials without --force, never writes through a symlink, never prints a secret.
     """
+    from hatch_meadow.azure import az_register_command
     from hatch_meadow.cli.console import emit_json
     from hatch_meadow.creds.generate import generate_credentials
     from hatch_meadow.creds.passphrase import passphrase_from_env
-    from hatch_meadow.creds.thumbprint import az_register_command
     from hatch_meadow.errors import InputError
-    from hatch_meadow.project_check import effective_settings
+    from hatch_meadow.settings import resolve_settings
 
-    config, layout = effective_settings(project.resolve())
-    target = directory or (layout.credentials_dir if layout else Path("."))
-    chosen_id = device_id or (config.device_id if config else None)
+    settings = resolve_settings(project)
+    config = settings.config
+    target = settings.credentials_dir(directory)
+    chosen_id = device_id or config.device_id
     if not chosen_id:
         raise InputError("no device id", hint="pass --device-id (it becomes the certificate's CN)")
-    env_name = passphrase_env or (config.passphrase_env if config else Env.DEFAULT_PASSPHRASE)
+    env_name = passphrase_env or config.passphrase_env
     chosen_passphrase = passphrase_from_env(os.environ, env_name)
     made = generate_credentials(
         target, device_id=chosen_id,
-        key_type=key_type or (config.key_type if config else "rsa-2048"),
-        key_encryption=key_encryption or (config.key_encryption if config else "aes-256"),
-        days=days or (config.validity_days if config else 365),
+        key_type=key_type or config.key_type,
+        key_encryption=key_encryption or config.key_encryption,
+        days=days or config.validity_days,
         passphrase=chosen_passphrase, passphrase_source=f"env:{env_name}", force=force,
     )
     az = az_register_command(made.device_id, made.sha256)

@@ -65,6 +65,31 @@ class KeyVerdict:
         self.findings.append(Finding(code, severity, file, message, fix))  # type: ignore[arg-type]
 
 
+def load_key_der(body: bytes) -> PrivateKeyTypes:
+    """Load a DER private key, checking an RSA key's consistency once, the way Mbed TLS does at parse time
+    (``mbedtls_rsa_check_privkey`` without a random source: the arithmetic relations, no primality test).
+    OpenSSL's own check adds primality tests, which cost ~35 ms per RSA-2048 key and say nothing more here.
+
+    Raises:
+        ValueError / TypeError / UnsupportedAlgorithm: as ``load_der_private_key`` (an inconsistent RSA key is
+            a ValueError).
+    """
+    key = serialization.load_der_private_key(body, password=None, unsafe_skip_rsa_key_validation=True)
+    if isinstance(key, rsa.RSAPrivateKey) and not _rsa_consistent(key):
+        raise ValueError("the RSA key's numbers are inconsistent")
+    return key
+
+
+def _rsa_consistent(key: rsa.RSAPrivateKey) -> bool:
+    numbers = key.private_numbers()
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
+    p, q, d = numbers.p, numbers.q, numbers.d
+    if min(p, q) < 3 or not 1 < e < n or not 1 < d < n or p * q != n:
+        return False
+    return ((e * d) % (p - 1) == 1 and (e * d) % (q - 1) == 1 and numbers.dmp1 == d % (p - 1)
+            and numbers.dmq1 == d % (q - 1) and (numbers.iqmp * q) % p == 1)
+
+
 def check_key(data: bytes, password: bytes | None, profile: Profile, *, pass_missing: bool = False) -> KeyVerdict:
     """Predict ``mbedtls_pk_parse_key(data + NUL, password)`` under ``profile``.
 
@@ -175,7 +200,7 @@ def _load_traditional(verdict: KeyVerdict, body: bytes, kind: str, profile: Prof
             return verdict.reject("PK_KEY_INVALID_FORMAT", "key-ec-explicit", problem,
                                   "use a named curve: openssl ec -in old.pem -param_enc named_curve -out new.pem")
     try:
-        key = serialization.load_der_private_key(body, password=None)
+        key = load_key_der(body)
     except LOAD_ERRORS:
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-invalid", f"the {kind} key inside the PEM block does "
                               "not parse (or uses a curve Mbed TLS does not have)", "re-export or re-generate the key")
@@ -327,7 +352,7 @@ def _inner_pkcs8(verdict: KeyVerdict, body: bytes, profile: Profile) -> KeyVerdi
     name = oids.KEY_ALGORITHMS.get(oid, oid)
     if oid in (oids.X25519, oids.X448) and profile.rfc8410_keys:
         try:  # loaded for the pair check (3.5+ parses it, spec §5.3)
-            verdict.key = serialization.load_der_private_key(body, password=None)
+            verdict.key = load_key_der(body)
         except LOAD_ERRORS:
             verdict.key = None
     if oid not in (oids.RSA, oids.EC_PUBLIC_KEY):
@@ -337,7 +362,7 @@ def _inner_pkcs8(verdict: KeyVerdict, body: bytes, profile: Profile) -> KeyVerdi
                               "parameters, which no Mbed TLS build accepts",
                               "use a named curve: openssl pkey -in old.pem -ec_param_enc named_curve")
     try:
-        key = serialization.load_der_private_key(body, password=None)
+        key = load_key_der(body)
     except LOAD_ERRORS:
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-invalid", "the key does not parse (or uses a curve "
                               "Mbed TLS does not have)", "re-export or re-generate the key")
@@ -424,7 +449,7 @@ def _not_pem(verdict: KeyVerdict, data: bytes, pwd: bytes | None, profile: Profi
 
 def _der_key(verdict: KeyVerdict, data: bytes, profile: Profile) -> KeyVerdict:
     try:
-        key = serialization.load_der_private_key(data, password=None)
+        key = load_key_der(data)
     except LOAD_ERRORS:
         return verdict.reject("PK_KEY_INVALID_FORMAT", "key-der", "the file is DER (binary), and not a key "
                               "Mbed TLS parses", "convert to PEM: openssl pkey -inform DER -in k.der -out "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
+from hatch_meadow.azure import az_register_command
 from hatch_meadow.creds.certcheck import parse_certificate
 from hatch_meadow.creds.files import read_file
 from hatch_meadow.creds.pem import read_block
@@ -24,21 +24,6 @@ class Thumbprint:
     def az_command(self, hub: str | None = None) -> str:
         """The exact az CLI line that registers the device with this certificate (shell-quoted)."""
         return az_register_command(self.device_id, self.sha256, hub)
-
-
-#: Stand-ins that are safe to paste (no shell syntax): az then fails with "not found", nothing else runs.
-HUB_PLACEHOLDER: Final = "YOUR-IOT-HUB"
-DEVICE_PLACEHOLDER: Final = "YOUR-DEVICE-ID"
-
-
-def az_register_command(device_id: str | None, sha256: str, hub: str | None = None) -> str:
-    """``az iot hub device-identity create …`` for an X.509 self-signed device, every value shell-quoted
-    (a certificate's CN may hold ``$(…)``; it is the board's file, not ours)."""
-    import shlex
-
-    return shlex.join(["az", "iot", "hub", "device-identity", "create", "--hub-name", hub or HUB_PLACEHOLDER,
-                       "--device-id", device_id or DEVICE_PLACEHOLDER, "--am", "x509_thumbprint", "--ptp", sha256,
-                       "--stp", sha256])
 
 
 def load_thumbprint(directory: Path) -> Thumbprint:

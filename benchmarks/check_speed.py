@@ -1,0 +1,60 @@
+"""`hatch-meadow check` on an RSA-2048 set vs OpenSSL's own checks of the same files, as processes.
+
+    python benchmarks/check_speed.py [--runs N]
+
+hatch-meadow: `python -m hatch_meadow check --dir D` (predicts what Mbed TLS parses, checks the pass file,
+the pair, the certificate's fields). Baseline: `openssl rsa -check -noout -passin file:…` plus `openssl x509
+-noout` (two processes). Interleaved, median of N runs. Target (issue #9): ratio <= 1.0. Also printed: the
+in-process `check_credentials()` time, where the RSA consistency check used to cost ~35 ms per key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def timed(commands: list[list[str]], cwd: str) -> float:
+    start = time.perf_counter()
+    for command in commands:  # run outside any project, so only the credentials are checked
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd=cwd)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    from hatch_meadow.creds.generate import generate_credentials
+    from hatch_meadow.creds.validate import check_credentials
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "creds"
+        generate_credentials(folder, device_id="bench-001", key_type="rsa-2048")
+        ours = [[sys.executable, "-m", "hatch_meadow", "check", "--dir", str(folder)]]
+        theirs = [["openssl", "rsa", "-check", "-noout", "-in", str(folder / "private_key.pem"), "-passin",
+                   f"file:{folder / 'private_key_pass.txt'}"],
+                  ["openssl", "x509", "-noout", "-in", str(folder / "client_cert.pem")]]
+        timed(ours, tmp), timed(theirs, tmp)  # warm-up
+        samples: dict[str, list[float]] = {"ours": [], "theirs": []}
+        for index in range(args.runs):
+            order = [("ours", ours), ("theirs", theirs)]
+            for name, commands in order if index % 2 else reversed(order):
+                samples[name].append(timed(commands, tmp))
+        start = time.perf_counter()
+        for _ in range(args.runs):
+            check_credentials(folder)
+        in_process = (time.perf_counter() - start) / args.runs
+    mine, base = statistics.median(samples["ours"]), statistics.median(samples["theirs"])
+    print(f"RSA-2048 check, median of {args.runs} runs: hatch-meadow check {mine * 1000:.1f} ms, openssl rsa -check "
+          f"+ x509 {base * 1000:.1f} ms, ratio {mine / base:.2f} (target <= 1.0)")
+    print(f"  in-process check_credentials(): {in_process * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
