@@ -26,7 +26,7 @@ def test_config_defaults_match_the_contract() -> None:
         "key-type": "rsa-2048", "key-encryption": "aes-256", "passphrase-env": "HATCH_MEADOW_KEY_PASSPHRASE",
         "validity-days": 365, "renew-before-days": 30, "profile": "meadow-f7", "patch-csproj": True,
         "copy-mode": "Always", "csproj-condition": None, "deploy": False, "port": "auto", "deploy-files": [],
-        "output-dir": None, "reboot": True, "strict": False, "skip": False,
+        "output-dir": None, "reboot": True, "strict": False, "allow-outside-project": False, "skip": False,
     }
 
 
@@ -38,7 +38,7 @@ def test_config_accepts_every_option() -> None:
         "validity-days": 730, "renew-before-days": 60, "profile": "portable", "patch-csproj": False,
         "copy-mode": "PreserveNewest", "csproj-condition": "'$(Configuration)' == 'Debug'", "deploy": True,
         "port": "/dev/ttyACM0", "deploy-files": ["extra.txt"], "output-dir": "bin/Debug", "reboot": False,
-        "strict": True,
+        "strict": True, "allow-outside-project": True,
     }
     assert set(raw) == set(OPTION_NAMES)
     config = load_config(raw, WHERE, environ={})
@@ -47,6 +47,7 @@ def test_config_accepts_every_option() -> None:
     assert config.csproj_condition == "'$(Configuration)' == 'Debug'"
     assert config.validity_days == 730
     assert config.strict is True
+    assert config.allow_outside_project is True
 
 
 @pytest.mark.parametrize(
