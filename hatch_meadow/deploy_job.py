@@ -61,7 +61,8 @@ def run_deploy_job(job: DeployJob, *, force: bool = False, info: Report | None =
         DeviceError and subclasses: the port or the board failed (exit 3).
     """
     from hatch_meadow.connect import open_device
-    from hatch_meadow.deploy import DeployRecord, deploy
+    from hatch_meadow.deploy import deploy
+    from hatch_meadow.deploy_record import DeployRecord
 
     device = open_device(job.port, allow_network=allow_network)
     try:
