@@ -13,13 +13,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
+from hatch_meadow.creds.vocabulary import (
+    DEVICE_ID_PATTERN,
+    KEY_ENCRYPTIONS,
+    KEY_TYPES,
+    PROFILE_NAMES,
+    device_id_problem,
+)
 from hatch_meadow.errors import ConfigurationError
 from hatch_meadow.names import PLUGIN_NAME, Env
 
-KEY_TYPES: Final = ("rsa-2048", "rsa-3072", "rsa-4096", "ec-p256", "ec-p384")
-KEY_ENCRYPTIONS: Final = ("aes-256", "des3", "none")
 CREDENTIAL_MODES: Final = ("generate", "validate", "off")
-PROFILES: Final = ("meadow-f7", "mbedtls-2.28", "mbedtls-3.6", "portable")
+PROFILES: Final = PROFILE_NAMES
 COPY_MODES: Final = ("Always", "PreserveNewest")
 
 #: Options that hatchling itself reads from every hook table; they are not ours to reject.
@@ -27,11 +32,6 @@ RESERVED_KEYS: Final = frozenset(
     {"dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default"}
 )
 
-#: The device id is the certificate's CN, which RFC 5280 (ub-common-name) limits to 64 characters;
-#: Azure IoT Hub allows 128 but expects CN = device id, so 64 is the one rule everywhere.
-MAX_DEVICE_ID_CHARS: Final = 64
-#: Azure IoT Hub device ids: ASCII letters, digits and these characters.
-DEVICE_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9\-.+%_#*?!(),:=@$']{1,64}")
 _ENV_NAME_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_VALIDITY_DAYS: Final = 36500  # X.509 allows more, but a century is already a typo.
 
@@ -156,24 +156,6 @@ def _device_id(value: object) -> str | None:
     if problem is None and not DEVICE_ID_PATTERN.fullmatch(str(value)):
         return device_id_problem(str(value))
     return problem
-
-
-def device_id_problem(value: str) -> str | None:
-    """Why ``value`` cannot be a device id (Azure IoT Hub's characters, and it must fit the certificate's CN),
-    or None if it is fine. The one rule for the hook, ``check``, ``generate`` and ``new``."""
-    if not value:
-        return "must not be empty"
-    if len(value) > MAX_DEVICE_ID_CHARS:
-        return (f"must be at most {MAX_DEVICE_ID_CHARS} characters, not {len(value)}: it is also the certificate's "
-                f"CN, which X.509 limits to {MAX_DEVICE_ID_CHARS} (Azure itself allows 128)")
-    bad = sorted({c for c in value if not DEVICE_ID_PATTERN.fullmatch(c)})
-    if bad:
-        shown = ", ".join(repr(c) for c in bad)
-        return (
-            f"contains {shown}, which Azure IoT Hub does not allow in a device id "
-            "(letters, digits and - . + % _ # * ? ! ( ) , : = @ $ ' only)"
-        )
-    return None
 
 
 _HUB_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{1,48}[A-Za-z0-9]")

@@ -58,8 +58,8 @@ def load_credential_set(directory: Path, *, profile: str = "meadow-f7", device_i
     if clear:
         files = {name: b"" for name in CREDENTIAL_FILES}
         return CredentialSet(files, fingerprint(*files.values()), None, clear=True)
-    from hatch_meadow.creds.ensure import format_findings
     from hatch_meadow.creds.validate import check_credentials
+    from hatch_meadow.ensure import format_findings
 
     report = check_credentials(directory, profile=profile, device_id=device_id)
     if report.cleared:

@@ -53,7 +53,7 @@ def prepare_project(
     # Plan the csproj change first: a bad csproj must stop the build before anything is generated.
     plan = _plan_csproj(layout, config) if config.patch_csproj else None
     if config.credentials != "off":
-        from hatch_meadow.creds.ensure import ensure_credentials
+        from hatch_meadow.ensure import ensure_credentials
 
         ensure_credentials(root, layout.credentials_dir, config, info=info, warn=warn)
     patch = _apply_csproj(layout, config, plan, info=info, warn=warn) if config.patch_csproj else None

@@ -42,3 +42,14 @@ def test_environment_errors_are_reported_like_the_build_reports_them(project: Pr
     root = project()
     with pytest.raises(ConfigurationError, match="HATCH_MEADOW_DEPLOY"):
         resolve_settings(root, environ={"HATCH_MEADOW_DEPLOY": "maybe"})
+
+
+def test_the_vocabulary_is_one_list_everywhere() -> None:
+    """The option parser, the profiles table and the template's questions use the typed vocabulary's names."""
+    from hatch_meadow import config, scaffold
+    from hatch_meadow.creds.profiles import PROFILES as PROFILE_TABLE
+    from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES, PROFILE_NAMES
+
+    assert config.PROFILES == PROFILE_NAMES == tuple(PROFILE_TABLE)
+    assert scaffold.KEY_TYPES == KEY_TYPES
+    assert scaffold.KEY_ENCRYPTIONS == KEY_ENCRYPTIONS

@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from hatch_meadow.cli.options import project_option
-from hatch_meadow.config import KEY_ENCRYPTIONS, MeadowConfig
+from hatch_meadow.config import MeadowConfig
 from hatch_meadow.creds.profiles import PROFILES
+from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS
 
 PFX_PASSWORD_ENV = "HATCH_MEADOW_PFX_PASSWORD"
 

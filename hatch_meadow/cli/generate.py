@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hatch_meadow.cli.options import project_option
-from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES
+from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES
 from hatch_meadow.names import Env
 
 

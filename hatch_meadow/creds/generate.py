@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES, device_id_problem
 from hatch_meadow.creds import legacypem
 from hatch_meadow.creds.files import write_credentials
 from hatch_meadow.creds.passphrase import MAX_PASSPHRASE_BYTES, passphrase_problem
+from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES, KeyEncryption, KeyType, device_id_problem
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY
 
@@ -57,9 +57,10 @@ def new_passphrase() -> bytes:
 
 
 def _new_key(key_type: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
-    if key_type.startswith("rsa-"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
-    return ec.generate_private_key(ec.SECP256R1() if key_type == "ec-p256" else ec.SECP384R1())
+    kind = KeyType(key_type)
+    if kind.rsa_bits is not None:
+        return rsa.generate_private_key(public_exponent=65537, key_size=kind.rsa_bits)
+    return ec.generate_private_key(ec.SECP256R1() if kind is KeyType.EC_P256 else ec.SECP384R1())
 
 
 def encode_key(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, key_encryption: str,
@@ -68,12 +69,13 @@ def encode_key(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, key_encrypti
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
                             serialization.NoEncryption())
     label = "RSA PRIVATE KEY" if isinstance(key, rsa.RSAPrivateKey) else "EC PRIVATE KEY"
-    if key_encryption == "none":
+    dek = KeyEncryption(key_encryption).dek
+    if dek is None:
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                  serialization.NoEncryption())
     if not passphrase:
         raise CredentialError("an encrypted key needs a passphrase")
-    return legacypem.encrypt(der, label, passphrase, legacypem.ENCRYPTIONS[key_encryption])
+    return legacypem.encrypt(der, label, passphrase, dek)
 
 
 def build_certificate(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, device_id: str, days: int,

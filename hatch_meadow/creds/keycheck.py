@@ -51,7 +51,9 @@ class KeyVerdict:
     accepted: bool = False
     error: str | None = None  # the Mbed TLS error predicted when not accepted
     encrypted: bool = False
-    encoding: str = ""  # e.g. "legacy PEM RSA PRIVATE KEY, AES-256-CBC"
+    encoding: str = ""  # for people, e.g. "legacy PEM RSA PRIVATE KEY, AES-256-CBC"
+    container: str = ""  # for code: "legacy-pem", "pkcs8", "pkcs8-encrypted", "der"
+    dek: str | None = None  # legacy PEM DEK-Info cipher, e.g. "AES-256-CBC"
     key: PrivateKeyTypes | None = None  # the decrypted key, for the pair check
     findings: list[Finding] = field(default_factory=list)
 
@@ -126,6 +128,7 @@ def check_key(data: bytes, password: bytes | None, profile: Profile, *, pass_mis
 def _legacy_block(verdict: KeyVerdict, block: PemRead, kind: str, pwd: bytes | None, profile: Profile,
                   *, pass_missing: bool) -> KeyVerdict:
     verdict.encoding = f"legacy PEM {block.label}"
+    verdict.container = "legacy-pem"
     if block.status == "unknown-cipher":
         verdict.encrypted = True
         return verdict.reject("PEM_UNKNOWN_ENC_ALG", "key-legacy-cipher",
@@ -139,6 +142,7 @@ def _legacy_block(verdict: KeyVerdict, block: PemRead, kind: str, pwd: bytes | N
     if block.encrypted and dek_name is not None and iv is not None:
         verdict.encrypted = True
         verdict.encoding += f", {dek_name}"
+        verdict.dek = dek_name
         if legacypem.LEGACY_CIPHERS[dek_name].needs_des and not profile.des:
             return verdict.reject("PEM_UNKNOWN_ENC_ALG", "key-des-unavailable",
                                   f"the key is encrypted with {dek_name}, but the '{profile.name}' profile "

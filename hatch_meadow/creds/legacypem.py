@@ -38,7 +38,6 @@ LEGACY_CIPHERS: Final = {
     )
 }
 #: Config names (key-encryption) to DEK-Info names.
-ENCRYPTIONS: Final = {"aes-256": "AES-256-CBC", "des3": "DES-EDE3-CBC"}
 
 
 def bytes_to_key(password: bytes, salt: bytes, size: int) -> bytes:

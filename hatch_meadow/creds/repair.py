@@ -24,6 +24,7 @@ from hatch_meadow.creds.files import write_credentials
 from hatch_meadow.creds.generate import encode_key, new_passphrase
 from hatch_meadow.creds.pem import read_block
 from hatch_meadow.creds.validate import CredentialReport, check_credentials
+from hatch_meadow.creds.vocabulary import KeyEncryption, ProfileName
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CLIENT_CERT, PASS_FILE, PRIVATE_KEY
 
@@ -132,7 +133,7 @@ def _repair(directory: Path, profile: str, key_encryption: str | None, env_passp
         codes = {f.code for f in before.findings if f.severity == "error"}
 
     wanted = key_encryption or ("none" if not before.encrypted and not password else "aes-256")
-    if wanted == "des3" and profile == "portable":
+    if wanted == KeyEncryption.DES3 and profile == ProfileName.PORTABLE:
         raise CredentialError("des3 is not portable (no DES on stock ESP-IDF or Mbed TLS 4)",
                               hint="use --key-encryption aes-256")
     needs_passphrase = bool(codes & {"pass-missing", "pass-empty"}) and env_passphrase is not None
@@ -150,10 +151,10 @@ def _repair(directory: Path, profile: str, key_encryption: str | None, env_passp
 
 
 def _already(report: CredentialReport, wanted: str) -> bool:
-    dek = {"aes-256": "AES-256-CBC", "des3": "DES-EDE3-CBC"}.get(wanted)
-    if dek is None:
-        return not report.encrypted and report.key_encoding.startswith("legacy PEM")
-    return report.key_encoding.startswith("legacy PEM") and dek in report.key_encoding
+    """The key is already in the form ``fix`` would write (decided on the verdict's fields, not its text)."""
+    if report.key_container != "legacy-pem":
+        return False
+    return report.key_dek == KeyEncryption(wanted).dek
 
 
 def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes | None, wanted: str,
@@ -192,9 +193,8 @@ def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes
     except BaseException:
         write_credentials(directory, {PRIVATE_KEY: original, PASS_FILE: password}, force=True)
         raise
-    label = {"aes-256": "legacy PEM AES-256-CBC", "des3": "legacy PEM DES-EDE3-CBC", "none": "unencrypted PEM"}
     kept = "no passphrase now" if wanted == "none" else "passphrase kept"
-    result.changes.append(f"{PRIVATE_KEY}: re-encoded as {label[wanted]} (same key; {kept})")
+    result.changes.append(f"{PRIVATE_KEY}: re-encoded as {KeyEncryption(wanted).label} (same key; {kept})")
 
 
 def import_pfx(

@@ -32,7 +32,9 @@ class CredentialReport:
     certificate: CertInfo | None = None
     cleared: bool = False
     encrypted: bool = False
-    key_encoding: str = ""
+    key_encoding: str = ""  # for people
+    key_container: str = ""  # for code (KeyVerdict.container)
+    key_dek: str | None = None
     strict: bool = False
 
     @property
@@ -109,6 +111,7 @@ def check_credentials(
     key_verdict = _check_key_file(key, passf, spec, findings)
     if key_verdict is not None:
         report.encrypted, report.key_encoding = key_verdict.encrypted, key_verdict.encoding
+        report.key_container, report.key_dek = key_verdict.container, key_verdict.dek
         if passf.data is None and not passf.problem and not key_verdict.encrypted and key_verdict.accepted:
             findings.append(Finding("pass-missing", "warning", PASS_FILE, f"there is no {PASS_FILE}; the board "
                                     "keeps the passphrase of an earlier provisioning and would use it",

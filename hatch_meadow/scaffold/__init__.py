@@ -22,7 +22,7 @@ and only when needed.
 """
 
 from hatch_meadow import __version__
-from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES
+from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES
 from hatch_meadow.scaffold.answers import check_answers, encode_answers, load_answers
 from hatch_meadow.scaffold.constants import (
     ANSWERS_FILE,

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from hatch_meadow import __version__
-from hatch_meadow.config import KEY_ENCRYPTIONS, KEY_TYPES, device_id_problem, hub_name_problem
+from hatch_meadow.config import hub_name_problem
+from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES, device_id_problem
 from hatch_meadow.errors import TemplateError
 
 if TYPE_CHECKING:
