@@ -18,7 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from hatch_meadow.creds import der, legacypem, oids, pkcs8crypt
+from hatch_meadow.creds.cbc import DecryptError
 from hatch_meadow.creds.pem import PemRead, labels_in, read_block
+from hatch_meadow.creds.pkcs8crypt import MAX_ITERATIONS
 from hatch_meadow.creds.profiles import Profile
 from hatch_meadow.findings import Finding
 from hatch_meadow.names import PASS_FILE, PRIVATE_KEY
@@ -32,8 +34,6 @@ ERRORS: Final = {
 }
 #: What cryptography raises for a key it cannot load (bad structure, unknown curve, …).
 LOAD_ERRORS: Final = (ValueError, TypeError, UnsupportedAlgorithm)
-#: A PBKDF2 iteration count beyond this would keep the board busy for minutes: call it broken.
-MAX_ITERATIONS: Final = 10_000_000
 RECODE_FIX: Final = ("run `hatch-meadow fix` to re-encrypt it as legacy PEM AES-256-CBC (accepted by every "
                      "Mbed TLS build), keeping the passphrase")
 
@@ -161,7 +161,7 @@ def _legacy_decrypt(body: bytes, password: bytes, dek_name: str, iv: bytes) -> b
     try:
         plain = legacypem.decrypt(body, password, dek_name, iv)
         der.read_single(plain)  # the decrypted body must be one DER structure
-    except (legacypem.DecryptError, der.DerError, KeyError):
+    except (DecryptError, der.DerError, KeyError):
         return None
     return plain
 
@@ -265,7 +265,7 @@ def _encrypted_pkcs8(verdict: KeyVerdict, body: bytes, pwd: bytes | None, profil
             else:
                 plain = pkcs8crypt.decrypt_pkcs12(oids.PKCS12_PBE[oid], params, encrypted, candidate)
             der.read_single(plain)
-        except (pkcs8crypt.DecryptError, der.DerError):
+        except (DecryptError, der.DerError):
             return None
         return plain
 

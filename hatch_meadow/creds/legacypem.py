@@ -16,6 +16,8 @@ from typing import Final
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from hatch_meadow.creds.cbc import DecryptError, cbc_decrypt
+
 
 @dataclass(frozen=True, slots=True)
 class LegacyCipher:
@@ -76,10 +78,6 @@ def encrypt(der: bytes, label: str, password: bytes, dek_name: str, *, iv: bytes
     ).encode("ascii")
 
 
-class DecryptError(ValueError):
-    """Wrong password or corrupt data: the padding or the structure does not check out."""
-
-
 def decrypt(body: bytes, password: bytes, dek_name: str, iv: bytes) -> bytes:
     """Decrypt a legacy PEM body (already base64-decoded) to DER.
 
@@ -87,13 +85,6 @@ def decrypt(body: bytes, password: bytes, dek_name: str, iv: bytes) -> bytes:
         KeyError: unknown cipher; DecryptError: bad padding (wrong password or corrupt body).
     """
     spec = LEGACY_CIPHERS[dek_name]
-    if len(iv) != spec.iv_size or len(body) % (8 if spec.needs_des else 16):
-        raise DecryptError("IV or body length does not fit the cipher")
-    key = bytes_to_key(password, iv[:8], spec.key_size)
-    decryptor = _cipher(spec, key, iv).decryptor()
-    plain = decryptor.update(body) + decryptor.finalize()
-    unpadder = padding.PKCS7(64 if spec.needs_des else 128).unpadder()
-    try:
-        return unpadder.update(plain) + unpadder.finalize()
-    except ValueError as exc:
-        raise DecryptError("bad padding") from exc
+    if len(iv) != spec.iv_size:
+        raise DecryptError("IV length does not fit the cipher")
+    return cbc_decrypt(dek_name, bytes_to_key(password, iv[:8], spec.key_size), iv, body)

@@ -9,44 +9,20 @@ PKCS#12 PBE (RFC 7292 appendix B key derivation + 3DES/2DES or RC4).
 from __future__ import annotations
 
 import hashlib
+from typing import Final
 
-from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from hatch_meadow.creds import der, oids
+from hatch_meadow.creds.cbc import DecryptError, cbc_decrypt
 
 _Hash = type[hashes.SHA1 | hashes.SHA224 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512]
 _PRF_HASHES: dict[str, _Hash] = {
     "hmacWithSHA1": hashes.SHA1, "hmacWithSHA224": hashes.SHA224, "hmacWithSHA256": hashes.SHA256,
     "hmacWithSHA384": hashes.SHA384, "hmacWithSHA512": hashes.SHA512,
 }
-
-
-class DecryptError(ValueError):
-    """Wrong password, corrupt data or an unsupported parameter."""
-
-
-def _cbc_decrypt(cipher_name: str, key: bytes, iv: bytes, data: bytes) -> bytes:
-    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-
-    if cipher_name.startswith("aes-"):
-        algo: algorithms.AES | TripleDES = algorithms.AES(key)
-        block = 128
-    else:
-        algo = TripleDES(key if len(key) == 24 else key * 3 if len(key) == 8 else key + key[:8])
-        block = 64
-    if len(data) % (block // 8) or not data:
-        raise DecryptError("ciphertext length does not fit the cipher")
-    if len(iv) != block // 8:
-        raise DecryptError(f"a {len(iv)}-byte IV does not fit the cipher")
-    decryptor = Cipher(algo, modes.CBC(iv)).decryptor()
-    plain = decryptor.update(data) + decryptor.finalize()
-    unpadder = padding.PKCS7(block).unpadder()
-    try:
-        return unpadder.update(plain) + unpadder.finalize()
-    except ValueError as exc:
-        raise DecryptError("bad padding") from exc
 
 
 def decrypt_pbes2(params: der.Tlv, data: bytes, password: bytes) -> bytes:
@@ -66,6 +42,7 @@ def decrypt_pbes2(params: der.Tlv, data: bytes, password: bytes) -> bytes:
                 prf = oids.PRFS.get(der.algorithm(item)[0], "?")
     except (der.DerError, IndexError) as exc:
         raise DecryptError(f"bad PBES2 parameters: {exc}") from exc
+    check_iterations(iterations, "PBKDF2")
     cipher = oids.PBES2_CIPHERS.get(cipher_oid)
     if cipher is None or prf not in _PRF_HASHES:
         raise DecryptError("unsupported PBES2 cipher or PRF")
@@ -74,7 +51,18 @@ def decrypt_pbes2(params: der.Tlv, data: bytes, password: bytes) -> bytes:
         key = PBKDF2HMAC(_PRF_HASHES[prf](), key_len, salt, iterations).derive(password)
     except (ValueError, OverflowError) as exc:
         raise DecryptError(f"bad PBKDF2 parameters: {exc}") from exc
-    return _cbc_decrypt(cipher, key, iv_tlv.value, data)
+    return cbc_decrypt(cipher, key, iv_tlv.value, data)
+
+
+#: Key-derivation iteration counts above this would keep the board (and this tool) busy for minutes: the one
+#: limit for check, fix, import-pfx and the hook.
+MAX_ITERATIONS: Final = 10_000_000
+
+
+def check_iterations(iterations: int, what: str) -> None:
+    """Raises DecryptError for an iteration count outside 1..MAX_ITERATIONS (a key-derivation bomb)."""
+    if not 1 <= iterations <= MAX_ITERATIONS:
+        raise DecryptError(f"the {what} iteration count ({iterations}) is not between 1 and {MAX_ITERATIONS}")
 
 
 def _pkcs12_kdf(password: bytes, salt: bytes, iterations: int, purpose: int, size: int) -> bytes:
@@ -112,8 +100,7 @@ def decrypt_pkcs12(name: str, params: der.Tlv | None, data: bytes, password: byt
         iterations = int.from_bytes(der.expect(iter_tlv, der.INTEGER, "iterations").value, "big")
     except (der.DerError, ValueError) as exc:
         raise DecryptError(f"bad PBE parameters: {exc}") from exc
-    if not 1 <= iterations <= 10_000_000:
-        raise DecryptError(f"implausible iteration count {iterations}")
+    check_iterations(iterations, "PKCS#12 PBE")
     if name == "pbeWithSHAAnd128BitRC4":
         from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
 
@@ -123,4 +110,4 @@ def decrypt_pkcs12(name: str, params: der.Tlv | None, data: bytes, password: byt
     key_len = 24 if "3-Key" in name else 16
     key = _pkcs12_kdf(password, salt, iterations, 1, key_len)
     iv = _pkcs12_kdf(password, salt, iterations, 2, 8)
-    return _cbc_decrypt("des-ede3-cbc", key, iv, data)
+    return cbc_decrypt("des-ede3-cbc", key, iv, data)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from hatch_meadow.creds import der, oids, pkcs8crypt
+from hatch_meadow.creds.cbc import DecryptError
 from hatch_meadow.creds.files import write_credentials
 from hatch_meadow.creds.generate import encode_key, new_passphrase
 from hatch_meadow.creds.pem import read_block
@@ -197,6 +198,28 @@ def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes
     result.changes.append(f"{PRIVATE_KEY}: re-encoded as {KeyEncryption(wanted).label} (same key; {kept})")
 
 
+#: A device's PFX (key, certificate, maybe a chain) is a few KiB.
+MAX_PFX_BYTES: Final = 1 << 20
+
+
+def _check_pfx_mac_iterations(pfx: Path, data: bytes) -> None:
+    """Refuse a PFX whose MAC asks for a key-derivation bomb (10^8 rounds take half a minute) before opening it.
+
+    Raises:
+        CredentialError: the MacData iteration count is beyond the shared limit.
+    """
+    try:
+        top = der.read_single(data).children()
+        mac = top[2].children() if len(top) >= 3 else []
+        iterations = int.from_bytes(mac[2].value, "big") if len(mac) >= 3 else 1
+        pkcs8crypt.check_iterations(iterations, "PKCS#12 MAC")
+    except (der.DerError, IndexError):
+        return  # not our job to parse it: cryptography says what is wrong
+    except DecryptError as exc:
+        raise CredentialError(f"{pfx}: {exc}; nothing was changed", hint="re-export the PFX with a normal "
+                              "iteration count (openssl pkcs12 -export uses 2048)") from exc
+
+
 def import_pfx(
     pfx: Path,
     directory: Path,
@@ -215,9 +238,13 @@ def import_pfx(
         CredentialError: unreadable PFX, wrong password, no key or certificate, files in the way.
     """
     try:
+        if pfx.stat().st_size > MAX_PFX_BYTES:
+            raise CredentialError(f"{pfx}: is {pfx.stat().st_size} bytes; a device PFX is a few KiB (at most "
+                                  f"{MAX_PFX_BYTES})", hint="pass the device's .pfx / .p12 file")
         data = pfx.read_bytes()
     except OSError as exc:
         raise CredentialError(f"{pfx}: cannot read it ({exc.strerror})") from exc
+    _check_pfx_mac_iterations(pfx, data)
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, pfx_password)
     except ValueError as exc:

@@ -6,6 +6,7 @@ One test per reproducer; each must fail safely: a clear error or finding, exit 1
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -229,3 +230,39 @@ def test_a_listing_with_dot_entries_or_endless_nesting_never_recurses_forever(tm
     assert run.returncode == 3, run.stderr
     assert "nested deeper than" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def _der(tag: int, value: bytes) -> bytes:
+    size = len(value)
+    length = bytes([size]) if size < 0x80 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes(
+        (size.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + value
+
+
+def test_key_derivation_bombs_are_refused_at_once(tmp_path: Path) -> None:
+    """#17 item 8: a PFX whose MAC asks for 10^8 rounds, and PBKDF2 beyond the shared limit, fail in milliseconds."""
+    import time as clock
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from hatch_meadow.creds import der, pkcs8crypt
+    from hatch_meadow.creds.cbc import DecryptError
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pfx = pkcs12.serialize_key_and_certificates(b"x", key, None, None, serialization.BestAvailableEncryption(b"pw"))
+    version, auth_safe, mac_data = der.read_single(pfx).children()
+    digest, salt = mac_data.children()[:2]
+    bomb_mac = _der(0x30, digest.raw + salt.raw + _der(0x02, (100_000_000).to_bytes(4, "big")))
+    (tmp_path / "bomb.pfx").write_bytes(_der(0x30, version.raw + auth_safe.raw + bomb_mac))
+    started = clock.monotonic()
+    run = subprocess.run([sys.executable, "-m", "hatch_meadow", "import-pfx", "bomb.pfx", "--dir", "c"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+                         env={**os.environ, "HATCH_MEADOW_PFX_PASSWORD": "pw"})
+    assert run.returncode == 2, run.stderr
+    assert "PKCS#12 MAC iteration count (100000000)" in run.stderr
+    assert clock.monotonic() - started < 10
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(DecryptError, match="PBKDF2 iteration count"):
+        pkcs8crypt.check_iterations(2**31 - 1, "PBKDF2")
