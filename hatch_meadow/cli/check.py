@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hatch_meadow.cli.options import project_option
 from hatch_meadow.creds.profiles import PROFILES
 from hatch_meadow.errors import EXIT_FINDINGS, EXIT_OK, InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hatch_meadow.checking import FullCheck
+    from hatch_meadow.project_check import ProjectCheck
 
 
 @click.command("check", short_help="Validate options, csproj and credentials without building.")
@@ -31,8 +38,6 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
     Also validates every [tool.hatch.build.hooks.meadow] table as the hook would and reports the csproj.
     Exit 0 when all is well, 1 when problems were found, 2 for invalid options or unusable input.
     """
-    from rich.markup import escape
-
     from hatch_meadow.checking import run_check
     from hatch_meadow.cli.console import emit_json, out_console
     from hatch_meadow.mbedtls_oracle import MbedTLSUnavailable, load
@@ -54,35 +59,57 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
         return code
     console = out_console()
     if result.project is not None:
-        console.print(f"project   {result.project.root}", markup=False)
-        if result.project.where:
-            console.print(f"options   {result.project.where}: valid", markup=False)
-        if result.project.layout is not None:
-            pending = result.project.csproj is not None and result.project.csproj.changed
-            state = "needs changes" if pending else "up to date"
-            console.print(f"csproj    {result.project.layout.csproj.relative_to(result.project.root)}: {state}",
-                          markup=False)
-            after_patch = pending and result.project.config is not None and result.project.config.patch_csproj
-            for verdict in result.project.copy_verdicts():
-                when = "after the next build's patch: " if after_patch else ""
-                detail = verdict.detail.replace(f"{result.project.root}{os.sep}", "")  # paths as in `csproj`
-                if verdict.copied == "no":
-                    detail = "NOT" + detail.removeprefix("not")
-                console.print(f"copy      {verdict.file}: {when}{detail}", markup=False)
-    report = result.credentials
-    if report is not None:
-        console.print(f"creds     {result.directory} (profile {result.profile}): the board would "
-                      f"{'ACCEPT' if report.parse == 'accept' else 'REJECT'} them; key/cert pair: {report.pair}",
-                      markup=False)
-        if report.certificate is not None:
-            console.print(f"          SHA-256 {report.certificate.sha256}", markup=False)
+        _print_project(console, result.project)
+    if result.credentials is not None:
+        _print_credentials(console, result)
     if result.mbedtls is not None:
-        m = result.mbedtls
-        console.print(f"mbedtls   real Mbed TLS {m['version']}: {m['parse']} (key: "
-                      f"{(m['key'] or {}).get('name')}, cert: {(m['cert'] or {}).get('name')})", markup=False)
-        console.print(f"          using the {m['library']['origin']} library {m['library']['path']}", markup=False)
-        if m["note"]:
-            console.print(f"          {m['note']}", markup=False)
+        _print_mbedtls(console, result.mbedtls)
+    _print_findings(console, result)
+    console.print("ok" if result.ok else "problems found", markup=False)
+    return code
+
+
+def _print_project(console: Console, project: ProjectCheck) -> None:
+    console.print(f"project   {project.root}", markup=False)
+    if project.where:
+        console.print(f"options   {project.where}: valid", markup=False)
+    if project.layout is None:
+        return
+    pending = project.csproj is not None and project.csproj.changed
+    state = "needs changes" if pending else "up to date"
+    console.print(f"csproj    {project.layout.csproj.relative_to(project.root)}: {state}", markup=False)
+    after_patch = pending and project.config is not None and project.config.patch_csproj
+    for verdict in project.copy_verdicts():
+        when = "after the next build's patch: " if after_patch else ""
+        detail = verdict.detail.replace(f"{project.root}{os.sep}", "")  # paths as in `csproj`
+        if verdict.copied == "no":
+            detail = "NOT" + detail.removeprefix("not")
+        console.print(f"copy      {verdict.file}: {when}{detail}", markup=False)
+
+
+def _print_credentials(console: Console, result: FullCheck) -> None:
+    """One verdict line: what Mbed TLS does (parse, pair) and whether the board can authenticate with it."""
+    report = result.credentials
+    assert report is not None
+    usable = report.usable_reason is None
+    console.print(f"creds     {result.directory} (profile {result.profile}): the board would "
+                  f"{'ACCEPT' if report.parse == 'accept' else 'REJECT'} them; key/cert pair: {report.pair}; "
+                  f"{'usable for TLS client authentication' if usable else 'NOT usable'}", markup=False)
+    if report.certificate is not None:
+        console.print(f"          SHA-256 {report.certificate.sha256}", markup=False)
+
+
+def _print_mbedtls(console: Console, m: dict[str, Any]) -> None:
+    console.print(f"mbedtls   real Mbed TLS {m['version']}: {m['parse']} (key: "
+                  f"{(m['key'] or {}).get('name')}, cert: {(m['cert'] or {}).get('name')})", markup=False)
+    console.print(f"          using the {m['library']['origin']} library {m['library']['path']}", markup=False)
+    if m["note"]:
+        console.print(f"          {m['note']}", markup=False)
+
+
+def _print_findings(console: Console, result: FullCheck) -> None:
+    from rich.markup import escape
+
     for finding in result.findings:
         style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[finding.severity]
         where = f"{finding.file}: " if finding.file else ""
@@ -90,5 +117,3 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
         console.print(f"[{style}]{finding.severity}[/] {text}", highlight=False, markup=True)
         if finding.fix:
             console.print(f"          fix: {finding.fix}", markup=False)
-    console.print("ok" if result.ok else "problems found", markup=False)
-    return code
