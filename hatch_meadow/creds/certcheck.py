@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Final
 
 from hatch_meadow.creds import der, oids
+from hatch_meadow.creds.mbedtls_errors import describe
 from hatch_meadow.creds.pem import read_block
 from hatch_meadow.creds.profiles import Profile
 from hatch_meadow.findings import Finding
@@ -35,12 +36,6 @@ _BASE_EXTENSIONS: Final = frozenset({
     oids.EXT_BASIC_CONSTRAINTS, oids.EXT_KEY_USAGE, oids.EXT_EXTENDED_KEY_USAGE, oids.EXT_SUBJECT_ALT_NAME,
     oids.EXT_NS_CERT_TYPE, oids.EXT_CERTIFICATE_POLICIES,
 })
-_ERR: Final = {
-    "X509_UNKNOWN_SIG_ALG": "X509_UNKNOWN_SIG_ALG (-0x2600)", "PK_UNKNOWN_PK_ALG": "PK_UNKNOWN_PK_ALG (-0x3C80)",
-    "X509_INVALID_EXTENSIONS": "X509_INVALID_EXTENSIONS (-0x2500)",
-    "X509_FEATURE_UNAVAILABLE": "X509_FEATURE_UNAVAILABLE (-0x2080)",
-    "X509_INVALID_FORMAT": "X509_INVALID_FORMAT (-0x2180)", "PEM_INVALID_DATA": "PEM_INVALID_DATA (-0x1100)",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +73,7 @@ class CertVerdict:
 
     def reject(self, code: str, message: str, fix: str | None, error: str | None = None) -> CertVerdict:
         self.accepted = False
-        tail = f"; Mbed TLS: {_ERR.get(error, error)}" if error else ""
+        tail = f"; Mbed TLS: {describe(error)}" if error else ""
         self.findings.append(Finding(code, "error", CLIENT_CERT, message + tail, fix))
         return self
 

@@ -19,19 +19,13 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from hatch_meadow.creds import der, legacypem, oids, pkcs8crypt
 from hatch_meadow.creds.cbc import DecryptError
+from hatch_meadow.creds.mbedtls_errors import describe
 from hatch_meadow.creds.pem import PemRead, labels_in, read_block
 from hatch_meadow.creds.pkcs8crypt import MAX_ITERATIONS
 from hatch_meadow.creds.profiles import Profile
 from hatch_meadow.findings import Finding
 from hatch_meadow.names import PASS_FILE, PRIVATE_KEY
 
-#: Mbed TLS error names with their values (spec §2.5), for messages users can search for.
-ERRORS: Final = {
-    "PK_PASSWORD_REQUIRED": -0x3C00, "PK_PASSWORD_MISMATCH": -0x3B80, "PK_KEY_INVALID_FORMAT": -0x3D00,
-    "PK_UNKNOWN_PK_ALG": -0x3C80, "PK_FEATURE_UNAVAILABLE": -0x3980, "PKCS5_FEATURE_UNAVAILABLE": -0x2E80,
-    "PKCS12_FEATURE_UNAVAILABLE": -0x1F00, "PKCS12_BAD_INPUT_DATA": -0x1F80, "PEM_UNKNOWN_ENC_ALG": -0x1280,
-    "PEM_INVALID_DATA": -0x1100, "ECP_FEATURE_UNAVAILABLE": -0x4E80,
-}
 #: What cryptography raises for a key it cannot load (bad structure, unknown curve, …).
 LOAD_ERRORS: Final = (ValueError, TypeError, UnsupportedAlgorithm)
 RECODE_FIX: Final = ("run `hatch-meadow fix` to re-encrypt it as legacy PEM AES-256-CBC (accepted by every "
@@ -40,8 +34,7 @@ RECODE_FIX: Final = ("run `hatch-meadow fix` to re-encrypt it as legacy PEM AES-
 
 def mbedtls_error(name: str) -> str:
     """``NAME (-0xHHHH = -DDDDD)``, as Meadow logs it in decimal."""
-    code = ERRORS.get(name)
-    return name if code is None else f"{name} (-0x{-code:04X} = {code})"
+    return describe(name)
 
 
 @dataclass
