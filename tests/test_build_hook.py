@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import CSPROJ, hatchling_build, machine_state
 
+from hatch_meadow.state import state_file
+
 MANAGED = """\
   <ItemGroup Label="hatch-meadow">
     <None Update="client_cert.pem">
@@ -269,10 +271,10 @@ def test_rebuild_uses_state_and_rechecks_after_edit(project: Project) -> None:
     """A rebuild trusts the recorded hash; editing the csproj makes the next build check and fix it again."""
     root = project()
     assert hatchling_build(root).returncode == 0
-    state = json.loads((root / ".hatch-meadow" / "state.json").read_text())
+    state = json.loads(state_file(root).read_text())
     assert set(state) == {"csproj", "credentials"}
     assert state["csproj"]["path"] == "MeadowApp/MeadowApp.csproj"
-    assert (root / ".hatch-meadow" / ".gitignore").read_text().endswith("*\n")
+    assert not (root / ".hatch-meadow").exists()  # nothing of it in the project (#16): never packed, never committed
     csproj_of(root).write_text(CSPROJ)  # the user (or a merge) dropped our ItemGroup
     run = hatchling_build(root)
     assert run.returncode == 0, run.output
@@ -283,12 +285,12 @@ def test_rebuild_uses_state_and_rechecks_after_edit(project: Project) -> None:
 def test_corrupt_state_only_costs_a_full_check(project: Project) -> None:
     """Unreadable state is ignored and rewritten."""
     root = project()
-    (root / ".hatch-meadow").mkdir()
-    (root / ".hatch-meadow" / "state.json").write_text("{not json")
+    state_file(root).parent.mkdir(parents=True, exist_ok=True)
+    state_file(root).write_text("{not json")
     run = hatchling_build(root)
     assert run.returncode == 0, run.output
     assert csproj_of(root).read_text() == PATCHED
-    assert "csproj" in json.loads((root / ".hatch-meadow" / "state.json").read_text())
+    assert "csproj" in json.loads(state_file(root).read_text())
 
 
 def test_changed_options_are_applied_despite_state(project: Project) -> None:
