@@ -95,6 +95,9 @@ def run_check(
                                renew_before_days=config.renew_before_days if config else 30, strict=strict)
     result.credentials = report
     result.findings.extend(report.findings)
+    from hatch_meadow.gitcheck import git_findings
+
+    result.findings.extend(git_findings(directory, strict=strict))
     if with_mbedtls:
         result.mbedtls = real_mbedtls_verdict(directory, chosen_profile, report.parse)
     return result

@@ -104,6 +104,7 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
 
         outcome = prepare_project(Path(self.root), config, where=self._where, info=info,
                                   warn=lambda m: self.app.display_warning(_PREFIX + m))
+        self._warn_about_git(outcome.layout.credentials_dir, config)
         if config.deploy and version == "editable":
             info("not deploying from an editable install")
         elif config.deploy:
@@ -114,6 +115,19 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             result = run_deploy_job(job, info=info, warn=lambda m: self.app.display_warning(_PREFIX + m))
             info(f"deployed to {result.serial} on {result.port}: credentials {result.credentials}, "
                  f"{len(result.sent)} file(s), {result.file_bytes} bytes, {result.seconds:.2f} s")
+
+    def _warn_about_git(self, credentials_dir: Path, config: MeadowConfig) -> None:
+        """Secrets git tracks or would add: a warning per finding (an error under ``strict``)."""
+        from hatch_meadow.errors import FindingsError
+        from hatch_meadow.gitcheck import git_findings
+        from hatch_meadow.textsafe import printable
+
+        findings = git_findings(credentials_dir, strict=config.strict)
+        for finding in findings:
+            self.app.display_warning(_PREFIX + printable(f"[{finding.code}] {finding.message}; fix: {finding.fix}"))
+        if any(f.severity == "error" for f in findings):
+            raise FindingsError("git tracks or would commit the private key or its passphrase (strict)",
+                                hint="`hatch-meadow untrack`, then commit")
 
     def _credential_paths(self, config: MeadowConfig) -> list[str]:
         from hatch_meadow.prepare import credential_files_relative_to_root

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 import tarfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from conftest import hatchling_build
+
+from hatch_meadow.creds.generate import generate_credentials
 
 Project = Callable[..., Path]
 
@@ -32,3 +40,84 @@ def test_no_local_state_is_packed_even_without_a_gitignore(project: Project) -> 
             with tarfile.open(artifact) as archive:
                 names = archive.getnames()
         assert not [n for n in names if ".hatch-meadow" in n or "deploy-record" in n or "state.json" in n]
+
+
+# --- secrets out of git (item 4), with real git repositories ------------------------------------------------
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd,
+                          check=True, capture_output=True, text=True).stdout
+
+
+def _repo(tmp_path: Path, state: str) -> Path:
+    """A repository whose MeadowApp/ holds a credential set: tracked, untracked but not ignored, or ignored."""
+    root = tmp_path / "repo"
+    generate_credentials(root / "MeadowApp", device_id="dev-1", key_type="ec-p256")
+    _git(root, "init", "-q")
+    if state == "ignored":
+        (root / ".gitignore").write_text("private_key.pem\nprivate_key_pass.txt\n")
+    if state == "tracked":
+        _git(root, "add", "-A")
+        _git(root, "commit", "-qm", "sample with its credentials, as the vendor's sample commits them")
+    return root
+
+
+def _codes(root: Path, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    run = subprocess.run([sys.executable, "-m", "hatch_meadow", "check", "--dir", "MeadowApp", "--json", *args],
+                         cwd=root, capture_output=True, text=True, check=False, env=env)
+    return [f["code"] for f in json.loads(run.stdout)["findings"]]
+
+
+@needs_git
+@pytest.mark.parametrize(("state", "expected"), [("tracked", "secret-tracked-by-git"),
+                                                 ("untracked", "secret-not-ignored"), ("ignored", None)])
+def test_check_reports_secrets_git_would_publish(tmp_path: Path, state: str, expected: str | None) -> None:
+    root = _repo(tmp_path, state)
+    codes = [c for c in _codes(root) if (c.startswith("secret-") and "git" in c) or c == "secret-not-ignored"]
+    assert codes == ([expected] if expected else [])
+
+
+@needs_git
+def test_untrack_takes_the_secrets_out_of_git_and_keeps_the_files(tmp_path: Path) -> None:
+    root = _repo(tmp_path, "tracked")
+    key = (root / "MeadowApp" / "private_key.pem").read_bytes()
+    run = subprocess.run([sys.executable, "-m", "hatch_meadow", "untrack", "--dir", "MeadowApp", "--json"], cwd=root,
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    done = json.loads(run.stdout)
+    assert sorted(done["untracked"]) == ["MeadowApp/private_key.pem", "MeadowApp/private_key_pass.txt"]
+    assert (root / "MeadowApp" / "private_key.pem").read_bytes() == key  # still on disk
+    staged = _git(root, "status", "--porcelain")
+    assert "D  MeadowApp/private_key.pem" in staged
+    _git(root, "add", "-A")
+    assert "private_key" not in _git(root, "status", "--porcelain").replace("D  MeadowApp/private_key", "")
+    assert [c for c in _codes(root) if c in ("secret-tracked-by-git", "secret-not-ignored")] == []
+    again = subprocess.run([sys.executable, "-m", "hatch_meadow", "untrack", "--dir", "MeadowApp"], cwd=root,
+                           capture_output=True, text=True, check=False)
+    assert "nothing to do" in again.stdout
+
+
+def test_no_git_means_nothing_to_report(tmp_path: Path) -> None:
+    generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256")
+    empty_path = {**os.environ, "PATH": str(tmp_path / "no-bin")}
+    run = subprocess.run([sys.executable, "-m", "hatch_meadow", "check", "--dir", "c", "--json"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False, env=empty_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not [f for f in json.loads(run.stdout)["findings"] if "git" in f["code"]]
+    untracked = subprocess.run([sys.executable, "-m", "hatch_meadow", "untrack", "--dir", "c"], cwd=tmp_path,
+                               capture_output=True, text=True, check=False, env=empty_path)
+    assert untracked.returncode == 2
+    assert "not inside a git work tree" in untracked.stderr
+
+
+@needs_git
+def test_the_build_warns_about_secrets_git_would_commit(project: Project) -> None:
+    root = project('device-id = "dev-001"\n', gitignore=False)
+    _git(root, "init", "-q")
+    run = hatchling_build(root)
+    assert run.returncode == 0, run.output
+    assert "[secret-not-ignored]" in run.output
+    assert "hatch-meadow untrack" in run.output
