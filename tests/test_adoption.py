@@ -121,3 +121,32 @@ def test_the_build_warns_about_secrets_git_would_commit(project: Project) -> Non
     assert run.returncode == 0, run.output
     assert "[secret-not-ignored]" in run.output
     assert "hatch-meadow untrack" in run.output
+
+
+# --- pass files as people save them (item 2) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("saved", "what"), [
+    (lambda p: b"\xef\xbb\xbf" + p, "UTF-8 byte-order mark"),
+    (lambda p: b"\xef\xbb\xbf" + p + b"\r\n", "UTF-8 byte-order mark (added by Windows editors) and ends with a CRLF"),
+    (lambda p: "\ufeff".encode("utf-16-le") + p.decode().encode("utf-16-le"), "UTF-16"),
+])
+def test_a_pass_file_with_a_byte_order_mark_is_named_and_fixed(tmp_path: Path, saved: Callable[[bytes], bytes],
+                                                                what: str) -> None:
+    from hatch_meadow.creds.validate import check_credentials
+
+    folder = tmp_path / "c"
+    generate_credentials(folder, device_id="dev-1", key_type="ec-p256")
+    key = (folder / "private_key.pem").read_bytes()
+    passphrase = (folder / "private_key_pass.txt").read_bytes()
+    (folder / "private_key_pass.txt").write_bytes(saved(passphrase))
+    report = check_credentials(folder)
+    bom = [f for f in report.findings if f.code == "pass-bom"]
+    assert len(bom) == 1
+    assert what in bom[0].message
+    run = subprocess.run([sys.executable, "-m", "hatch_meadow", "fix", "--dir", "c"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (folder / "private_key_pass.txt").read_bytes() == passphrase
+    assert (folder / "private_key.pem").read_bytes() == key  # nothing else touched
+    assert check_credentials(folder).parse == "accept"

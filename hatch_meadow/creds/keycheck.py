@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from hatch_meadow.creds import der, legacypem, oids, pkcs8crypt
 from hatch_meadow.creds.cbc import DecryptError
 from hatch_meadow.creds.mbedtls_errors import describe
+from hatch_meadow.creds.passphrase import pass_file_readings
 from hatch_meadow.creds.pem import PemRead, labels_in, read_block
 from hatch_meadow.creds.pkcs8crypt import MAX_ITERATIONS
 from hatch_meadow.creds.profiles import Profile
@@ -176,14 +177,14 @@ def _require_password(verdict: KeyVerdict, pwd: bytes | None, *, pass_missing: b
 
 
 def _wrong_password(verdict: KeyVerdict, pwd: bytes, attempt: Callable[[bytes], bytes | None]) -> KeyVerdict:
-    for suffix in (b"\r\n", b"\n", b"\r"):
-        if pwd.endswith(suffix) and attempt(pwd[: -len(suffix)]) is not None:
-            shown = "CRLF" if suffix == b"\r\n" else "LF" if suffix == b"\n" else "CR"
-            return verdict.reject("PK_PASSWORD_MISMATCH", "pass-trailing-newline",
-                                  f"{PASS_FILE} ends with a {shown}; Meadow uses the file's exact bytes as the "
-                                  "passphrase, so decryption fails", f"save {PASS_FILE} without the trailing "
-                                  "newline (`hatch-meadow fix` does it), e.g. printf '%s' \"$PASS\" > "
-                                  f"{PASS_FILE}", file=PASS_FILE)
+    for meant, code, what in reversed(pass_file_readings(pwd)):  # the fullest cleaning first
+        if attempt(meant) is not None:
+            fix = (f"save {PASS_FILE} without the trailing newline (`hatch-meadow fix` does it), e.g. printf '%s' "
+                   f"\"$PASS\" > {PASS_FILE}") if code == "pass-trailing-newline" else (
+                   f"save {PASS_FILE} as plain UTF-8 without a byte-order mark or line break (`hatch-meadow fix` "
+                   "does it)")
+            return verdict.reject("PK_PASSWORD_MISMATCH", code, f"{PASS_FILE} {what}; Meadow uses the file's "
+                                  "exact bytes as the passphrase, so decryption fails", fix, file=PASS_FILE)
     return verdict.reject("PK_PASSWORD_MISMATCH", "pass-wrong",
                           f"{PASS_FILE} does not decrypt the key (wrong passphrase or a corrupt key)",
                           f"put the key's passphrase in {PASS_FILE}, exactly, with no trailing newline",

@@ -47,3 +47,30 @@ def passphrase_from_env(environ: Mapping[str, str], name: str) -> bytes | None:
                 else f"use 1 to {MAX_PASSPHRASE_BYTES} printable bytes")
         raise InputError(f"${name}: the passphrase {problem}", hint=hint)
     return value
+
+
+_NEWLINES: Final = ((b"\r\n", "CRLF"), (b"\n", "LF"), (b"\r", "CR"))
+
+
+def pass_file_readings(data: bytes) -> list[tuple[bytes, str, str]]:
+    """The passphrases a pass file was probably meant to hold, when its bytes are not it: (bytes, finding
+    code, what is wrong). A Windows editor's byte-order mark (UTF-8 or UTF-16) comes before a trailing line
+    break; the board uses the file's exact bytes, so each of these breaks decryption."""
+    found: list[tuple[bytes, str, str]] = []
+    base, encoding = data, None
+    if data.startswith(b"\xef\xbb\xbf"):
+        base, encoding = data[3:], "starts with a UTF-8 byte-order mark (added by Windows editors)"
+    elif data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            base = data.decode("utf-16").encode("utf-8")
+            encoding = "is saved as UTF-16 (with a byte-order mark)"
+        except UnicodeDecodeError:
+            base = data
+    if encoding:
+        found.append((base, "pass-bom", encoding))
+    for suffix, shown in _NEWLINES:
+        if base.endswith(suffix):
+            what = f"{encoding} and ends with a {shown}" if encoding else f"ends with a {shown}"
+            found.append((base[: -len(suffix)], "pass-bom" if encoding else "pass-trailing-newline", what))
+            break
+    return found

@@ -23,6 +23,7 @@ from hatch_meadow.creds import der, oids, pkcs8crypt
 from hatch_meadow.creds.cbc import DecryptError
 from hatch_meadow.creds.files import write_credentials
 from hatch_meadow.creds.generate import encode_key, new_passphrase
+from hatch_meadow.creds.passphrase import pass_file_readings
 from hatch_meadow.creds.pem import read_block
 from hatch_meadow.creds.validate import CredentialReport, check_credentials
 from hatch_meadow.creds.vocabulary import KeyEncryption, ProfileName
@@ -126,10 +127,13 @@ def _repair(directory: Path, profile: str, key_encryption: str | None, env_passp
     codes = {f.code for f in before.findings if f.severity == "error"}
     password = pass_path.read_bytes() if pass_path.is_file() else None
 
-    if "pass-trailing-newline" in codes and password is not None:
-        password = password.rstrip(b"\r\n")
+    if codes & {"pass-trailing-newline", "pass-bom"} and password is not None:
+        readings = pass_file_readings(password)
+        meant, _, what = readings[-1]  # the fullest cleaning: the one check found to decrypt the key
+        password = meant
         write_credentials(directory, {PASS_FILE: password}, force=True)
-        result.changes.append(f"{PASS_FILE}: removed the trailing newline")
+        result.changes.append(f"{PASS_FILE}: removed the trailing newline" if what.startswith("ends with")
+                              else f"{PASS_FILE}: rewritten as plain UTF-8 (it {what})")
         before = check_credentials(directory, profile=profile, device_id=device_id)
         codes = {f.code for f in before.findings if f.severity == "error"}
 
@@ -156,6 +160,9 @@ def _already(report: CredentialReport, wanted: str) -> bool:
     if report.key_container != "legacy-pem":
         return False
     return report.key_dek == KeyEncryption(wanted).dek
+
+
+_PASS_PROBLEMS: Final = frozenset({"pass-wrong", "pass-trailing-newline", "pass-bom", "pass-empty", "pass-missing"})
 
 
 def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes | None, wanted: str,
@@ -187,7 +194,7 @@ def _reencode_key(directory: Path, password: bytes | None, env_passphrase: bytes
             result.changes.append(f"{PASS_FILE}: {what}")
         report = check_credentials(directory, profile=profile)
         left = sorted({f.code for f in report.findings if f.severity == "error" and f.file != CLIENT_CERT}
-                      & (_KEY_PROBLEMS | {"pass-wrong", "pass-trailing-newline", "pass-empty", "pass-missing"}))
+                      & (_KEY_PROBLEMS | _PASS_PROBLEMS))
         if left:
             raise CredentialError(f"{PRIVATE_KEY}: the re-encoded key still fails ({', '.join(left)}); the original "
                                   "was put back", hint="`hatch-meadow check` shows the details")
