@@ -150,3 +150,28 @@ def test_a_pass_file_with_a_byte_order_mark_is_named_and_fixed(tmp_path: Path, s
     assert (folder / "private_key_pass.txt").read_bytes() == passphrase
     assert (folder / "private_key.pem").read_bytes() == key  # nothing else touched
     assert check_credentials(folder).parse == "accept"
+
+
+# --- one verdict everywhere (item 1) ----------------------------------------------------------------------------
+
+
+def test_thumbprint_gives_no_registration_line_for_a_set_the_board_cannot_use(tmp_path: Path) -> None:
+    """A key and a certificate that do not belong together: check, deploy and thumbprint all say unusable."""
+    generate_credentials(tmp_path / "a", device_id="dev-1", key_type="ec-p256")
+    generate_credentials(tmp_path / "b", device_id="dev-1", key_type="ec-p256")
+    shutil.copy(tmp_path / "b" / "client_cert.pem", tmp_path / "a" / "client_cert.pem")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hatch_meadow", *args], cwd=tmp_path, capture_output=True,
+                              text=True, check=False)
+
+    run = cli("thumbprint", "--dir", "a")
+    assert run.returncode == 1
+    assert "az iot hub" not in run.stdout
+    assert "cert-key-mismatch" in run.stderr
+    assert "az iot hub" in cli("thumbprint", "--dir", "a", "--force").stdout
+    payload = json.loads(cli("thumbprint", "--dir", "a", "--json").stdout)
+    assert (payload["usable"], payload["az"]) == (False, None)
+    check = json.loads(cli("check", "--dir", "a", "--json").stdout)
+    assert check["usable"] is False
+    assert cli("deploy", "--dir", "a", "--port", "sim://verdict").returncode == 1

@@ -14,10 +14,16 @@ from hatch_meadow.cli.options import project_option
               help="Folder with client_cert.pem (default: the project's credentials-dir, else the current folder).")
 @project_option()
 @click.option("--hub", default=None, help="IoT Hub name for the az line (else the placeholder YOUR-IOT-HUB).")
+@click.option("--force", is_flag=True, help="Print the az line even for a set the board cannot use.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def thumbprint(directory: Path | None, project: Path, hub: str | None, as_json: bool) -> int:
+def thumbprint(directory: Path | None, project: Path, hub: str | None, force: bool, as_json: bool) -> int:
     """Uppercase hex SHA-1 and SHA-256 of the DER certificate, and the exact
-    `az iot hub device-identity create … --am x509_thumbprint --ptp TP --stp TP` line."""
+    `az iot hub device-identity create … --am x509_thumbprint --ptp TP --stp TP` line.
+
+    When the private key is there too, the set is checked first: registering a certificate the board
+    cannot use (a key that does not match it, a key Mbed TLS rejects) only hides the problem, so an
+    unusable set gets exit 1 and no az line, unless --force.
+    """
     from hatch_meadow.cli.console import emit_json
     from hatch_meadow.config import hub_name_problem
     from hatch_meadow.creds.thumbprint import load_thumbprint
@@ -29,13 +35,30 @@ def thumbprint(directory: Path | None, project: Path, hub: str | None, as_json: 
     if directory is None:
         directory = resolve_settings(project).credentials_dir()
     tp = load_thumbprint(directory)
+    unusable = _unusable_reason(directory)
+    show_az = unusable is None or force
     if as_json:
-        emit_json({"device-id": tp.device_id, "sha1": tp.sha1, "sha256": tp.sha256, "az": tp.az_command(hub)})
-        return 0
+        emit_json({"device-id": tp.device_id, "sha1": tp.sha1, "sha256": tp.sha256, "usable": unusable is None,
+                   "usable_reason": unusable, "az": tp.az_command(hub) if show_az else None})
+        return 0 if unusable is None else 1
     from hatch_meadow.textsafe import printable
 
     click.echo(printable(f"device id  {tp.device_id}"))
     click.echo(f"SHA-256    {tp.sha256}")
     click.echo(f"SHA-1      {tp.sha1}")
-    click.echo(printable(tp.az_command(hub)))
-    return 0
+    if unusable is not None:
+        click.echo(printable(f"warning: the board cannot use this set ({unusable}); `hatch-meadow check` says "
+                             "why" + ("" if force else "; no az line (--force prints it anyway)")), err=True)
+    if show_az:
+        click.echo(printable(tp.az_command(hub)))
+    return 0 if unusable is None else 1
+
+
+def _unusable_reason(directory: Path) -> str | None:
+    """Why the set in ``directory`` cannot authenticate, or None (also when there is no key to judge by)."""
+    from hatch_meadow.creds.validate import check_credentials
+    from hatch_meadow.names import PRIVATE_KEY
+
+    if not (directory / PRIVATE_KEY).is_file():
+        return None
+    return check_credentials(directory).usable_reason
