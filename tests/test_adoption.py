@@ -175,3 +175,39 @@ def test_thumbprint_gives_no_registration_line_for_a_set_the_board_cannot_use(tm
     check = json.loads(cli("check", "--dir", "a", "--json").stdout)
     assert check["usable"] is False
     assert cli("deploy", "--dir", "a", "--port", "sim://verdict").returncode == 1
+
+
+# --- a new certificate for the key one already has (item 3) -----------------------------------------------------
+
+
+def test_generate_keep_key_reissues_only_the_certificate(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    generate_credentials(tmp_path / "c", device_id="old-name", key_type="ec-p256")
+    key = (tmp_path / "c" / "private_key.pem").read_bytes()
+    passphrase = (tmp_path / "c" / "private_key_pass.txt").read_bytes()
+    run = subprocess.run([sys.executable, "-m", "hatch_meadow", "generate", "--dir", "c", "--device-id", "new-name",
+                          "--keep-key", "--days", "30", "--json"], cwd=tmp_path, capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    made = json.loads(run.stdout)
+    assert (tmp_path / "c" / "private_key.pem").read_bytes() == key
+    assert (tmp_path / "c" / "private_key_pass.txt").read_bytes() == passphrase
+    cert = x509.load_pem_x509_certificate((tmp_path / "c" / "client_cert.pem").read_bytes())
+    assert cert.subject.rfc4514_string() == "CN=new-name"
+    assert made["thumbprints"]["sha256"] in made["az"]
+    from hatch_meadow.creds.validate import check_credentials
+
+    report = check_credentials(tmp_path / "c", device_id="new-name")
+    assert (report.parse, report.pair, report.usable_reason) == ("accept", "match", None)
+
+
+def test_generate_keep_key_refuses_a_key_it_cannot_reuse(tmp_path: Path) -> None:
+    generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256")
+    (tmp_path / "c" / "private_key_pass.txt").write_bytes(b"wrong-passphrase")
+    before = (tmp_path / "c" / "client_cert.pem").read_bytes()
+    run = subprocess.run([sys.executable, "-m", "hatch_meadow", "generate", "--dir", "c", "--device-id", "dev-1",
+                          "--keep-key"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert run.returncode == 2
+    assert "cannot be reused" in run.stderr
+    assert (tmp_path / "c" / "client_cert.pem").read_bytes() == before

@@ -162,3 +162,45 @@ def generate_credentials(
         sha1=hashlib.sha1(cert_der, usedforsecurity=False).hexdigest().upper(),
         sha256=hashlib.sha256(cert_der).hexdigest().upper(),
     )
+
+
+def reissue_certificate(directory: Path, *, device_id: str, days: int = 365, profile: str = "meadow-f7",
+                        now: datetime | None = None) -> Generated:
+    """A new self-signed certificate for the key already in ``directory`` (``generate --keep-key``): same key,
+    same pass file; only ``client_cert.pem`` is replaced, in one atomic step.
+
+    Raises:
+        CredentialError: a bad device id or validity; no key, or a key the board cannot use (it must parse
+            with the pass file and be able to sign) — `check` says why.
+    """
+    from hatch_meadow.creds.files import read_file
+    from hatch_meadow.creds.keycheck import check_key
+    from hatch_meadow.creds.profiles import PROFILES
+
+    problem = device_id_problem(device_id)
+    if problem:
+        raise CredentialError(f"device id {device_id!r} {problem}", hint="pass a valid --device-id")
+    if not 1 <= days <= 36500:
+        raise CredentialError(f"validity of {days} days is out of range", hint="use 1 to 36500 days")
+    key_file, pass_file = read_file(directory, PRIVATE_KEY), read_file(directory, PASS_FILE)
+    if key_file.data is None:
+        raise CredentialError(f"{directory / PRIVATE_KEY}: {key_file.problem or 'no such file'}; --keep-key needs "
+                              "the key", hint="leave out --keep-key to make a new key and certificate")
+    verdict = check_key(key_file.data, pass_file.data or None, PROFILES[profile], pass_missing=pass_file.data is None)
+    key = verdict.key
+    if not verdict.accepted or not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) or any(
+            f.severity == "error" for f in verdict.findings):
+        reason = next((f.message for f in verdict.findings if f.severity == "error"), "it cannot sign")
+        raise CredentialError(f"{directory / PRIVATE_KEY}: the key cannot be reused ({reason})",
+                              hint="`hatch-meadow fix` repairs a readable key; or leave out --keep-key")
+    certificate = build_certificate(key, device_id, days, now or datetime.now(timezone.utc))
+    written = write_credentials(directory, {CLIENT_CERT: certificate.public_bytes(serialization.Encoding.PEM)},
+                                force=True)
+    cert_der = certificate.public_bytes(serialization.Encoding.DER)
+    kind = f"rsa-{key.key_size}" if isinstance(key, rsa.RSAPrivateKey) else f"ec-{key.curve.name}"
+    return Generated(
+        directory=directory, files=tuple(written), device_id=device_id, key_type=kind,
+        key_encryption="kept", passphrase_source="kept", not_after=certificate.not_valid_after_utc,
+        sha1=hashlib.sha1(cert_der, usedforsecurity=False).hexdigest().upper(),
+        sha256=hashlib.sha256(cert_der).hexdigest().upper(),
+    )
