@@ -211,3 +211,27 @@ def test_generate_keep_key_refuses_a_key_it_cannot_reuse(tmp_path: Path) -> None
     assert run.returncode == 2
     assert "cannot be reused" in run.stderr
     assert (tmp_path / "c" / "client_cert.pem").read_bytes() == before
+
+
+# --- wrong kinds of path (item 7) -------------------------------------------------------------------------------
+
+
+def test_wrong_kinds_of_path_get_the_tools_own_message(project: Project) -> None:
+    root = project()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hatch_meadow", *args], cwd=root, capture_output=True,
+                              text=True, check=False)
+
+    for command in (["deploy", "--port", "sim://x"], ["thumbprint"], ["fix"], ["clear", "--yes"], ["generate"]):
+        run = cli(*command, "--dir", "MeadowApp/MeadowApp.csproj")
+        assert run.returncode == 2, command
+        assert "is a file; --dir takes the folder" in run.stderr
+        assert "Directory" not in run.stderr
+    patched = cli("patch-csproj", "MeadowApp", "--dry-run")
+    assert patched.returncode == 1, patched.stderr  # a change is pending: the folder stood for its one csproj
+    assert "MeadowApp.csproj" in patched.stdout
+    (root / "MeadowApp" / "Other.csproj").write_text("<Project />")
+    several = cli("patch-csproj", "MeadowApp")
+    assert several.returncode == 2
+    assert "2 .csproj files" in several.stderr

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hatch_meadow.cli.options import project_option
+from hatch_meadow.cli.options import dir_option, project_option
 from hatch_meadow.creds.profiles import PROFILES
 from hatch_meadow.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 
 @click.command("check", short_help="Validate options, csproj and credentials without building.")
 @project_option()
-@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
-              help="Check the credentials in this folder (default: the project's credentials-dir).")
+@dir_option("Check the credentials in this folder (default: the project's credentials-dir).")
 @click.option("--profile", type=click.Choice(list(PROFILES)), default=None,
               help="Which Mbed TLS to predict for (default: the project's `profile`, else meadow-f7).")
 @click.option("--device-id", default=None, help="Expected certificate CN (default: the project's device-id).")

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from hatch_meadow.cli.options import project_option
+from hatch_meadow.cli.options import dir_option, project_option
 
 
 @click.command("clear", short_help="Empty the credential files, or wipe the board's stored ones (--port).")
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder of the files (default: the project's credentials-dir, else the current folder).")
+@dir_option("Folder of the files (default: the project's credentials-dir, else the current folder).")
 @project_option()
 @click.option("--port", default=None,
               help="Instead of writing local files, send three empty files to the board at this port now.")

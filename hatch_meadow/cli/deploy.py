@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hatch_meadow.cli.options import project_option
+from hatch_meadow.cli.options import dir_option, project_option
 
 
 @click.command("devices", short_help="List Meadow boards on USB serial (VID 0x2E6A).")
@@ -69,8 +69,7 @@ def run_deploy(*, directory: Path | None, project: Path, port: str | None, force
 
 
 @click.command("deploy", short_help="Send the credentials (and optionally the app output) to the board.")
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Credentials folder (default: the project's credentials-dir, else the current folder).")
+@dir_option("Credentials folder (default: the project's credentials-dir, else the current folder).")
 @project_option()
 @click.option("--port", default=None, help="Serial port, pyserial URL, sim:// or auto (default: the project's "
               "port, HATCH_MEADOW_PORT, else auto).")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from hatch_meadow.cli.options import project_option
+from hatch_meadow.cli.options import dir_option, project_option
 from hatch_meadow.config import MeadowConfig
 from hatch_meadow.creds.profiles import PROFILES
 from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS
@@ -25,8 +25,7 @@ def _default_dir(directory: Path | None, project: Path) -> tuple[Path, MeadowCon
 
 
 @click.command("fix", short_help="Re-encode a rejected key and clean the pass file, keeping key and passphrase.")
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder of the files (default: the project's credentials-dir, else the current folder).")
+@dir_option("Folder of the files (default: the project's credentials-dir, else the current folder).")
 @project_option()
 @click.option("--profile", type=click.Choice(list(PROFILES)), default=None,
               help="Default: the project's, else meadow-f7.")
@@ -69,8 +68,7 @@ def fix(directory: Path | None, project: Path, profile: str | None, key_encrypti
 
 @click.command("import-pfx", short_help="Turn a PFX/P12 into the three credential files.")
 @click.argument("pfx", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Where to write (default: the project's credentials-dir, else the current folder).")
+@dir_option("Where to write (default: the project's credentials-dir, else the current folder).")
 @project_option()
 @click.option("--key-encryption", type=click.Choice(KEY_ENCRYPTIONS), default="aes-256", show_default=True)
 @click.option("--force", is_flag=True, help="Replace existing credential files.")

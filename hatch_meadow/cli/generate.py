@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hatch_meadow.cli.options import project_option
+from hatch_meadow.cli.options import dir_option, project_option
 from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES
 from hatch_meadow.names import Env
 
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 
 @click.command("generate", short_help="Generate a key, a self-signed certificate and the pass file.")
 @project_option("Project whose options give the defaults (default: the current folder, if it has a pyproject.toml).")
-@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
-              help="Where to write the files (default: the project's credentials-dir, else the current folder).")
+@dir_option("Where to write the files (default: the project's credentials-dir, else the current folder).")
 @click.option("--device-id", default=None,
               help="Certificate CN = Azure IoT Hub device id (default: the project's device-id).")
 @click.option("--key-type", type=click.Choice(KEY_TYPES), default=None, help="Default: the project's, else rsa-2048.")

@@ -32,3 +32,17 @@ def project_option(help_text: str = "The folder holding pyproject.toml (default:
     """``--project DIR``: checked when given (exit 2 for a mistyped or non-project folder)."""
     return click.option("--project", "project", type=click.Path(path_type=Path), default=Path("."),
                         show_default=True, callback=_project_folder, help=help_text)
+
+
+def _credentials_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``--dir`` names a folder (it may not exist yet); a file there is the tool's own one-line error."""
+    if value is not None and value.exists() and not value.is_dir():
+        raise click.BadParameter(f"{value}: is a file; --dir takes the folder that holds client_cert.pem, "
+                                 "private_key.pem and private_key_pass.txt", ctx, param)
+    return value
+
+
+def dir_option(help_text: str) -> Callable[[F], F]:
+    """``--dir DIR``: the credentials folder (checked: a file there is exit 2 with our message)."""
+    return click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
+                        callback=_credentials_folder, help=help_text)

@@ -45,6 +45,7 @@ def patch_csproj(
     for option, value in (("--condition", condition), *(("--files", f) for f in files)):
         if value is not None and (problem := text_problem(value)):
             raise InputError(f"{option} {value!r}: {problem}", hint="remove it (nothing was changed)")
+    csproj = _the_csproj(csproj)
     if remove:
         result = clean_csproj(csproj, dry_run=dry_run)
     else:
@@ -73,6 +74,30 @@ def patch_csproj(
         console.print(f"warning: {warning}", markup=False)
     console.print(f"{csproj}: {'updated' if result.written else 'unchanged, not rewritten'}", markup=False)
     return 0
+
+
+def _the_csproj(given: Path) -> Path:
+    """A folder stands for the one .csproj in it (or, if none, within two levels below it).
+
+    Raises:
+        InputError: none, or several to choose from (listed).
+    """
+    from hatch_meadow.errors import InputError
+    from hatch_meadow.project import find_csproj_candidates
+
+    if not given.is_dir():
+        return given
+    found = find_csproj_candidates(given, depth=0) or find_csproj_candidates(given)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise InputError(f"{given}: a folder with no .csproj in it or two levels below it",
+                         hint="pass the Meadow app's .csproj file")
+    import shlex
+
+    listed = ", ".join(shlex.quote(str(p)) for p in found)
+    raise InputError(f"{given}: a folder with {len(found)} .csproj files ({listed})",
+                     hint="pass the one that is the Meadow app")
 
 
 def _relative_to(folder: Path, file: str) -> str:

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from hatch_meadow.cli.options import project_option
+from hatch_meadow.cli.options import dir_option, project_option
 
 
 @click.command("thumbprint", short_help="Print the certificate's SHA-1/SHA-256 thumbprints and the az line.")
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder with client_cert.pem (default: the project's credentials-dir, else the current folder).")
+@dir_option("Folder with client_cert.pem (default: the project's credentials-dir, else the current folder).")
 @project_option()
 @click.option("--hub", default=None, help="IoT Hub name for the az line (else the placeholder YOUR-IOT-HUB).")
 @click.option("--force", is_flag=True, help="Print the az line even for a set the board cannot use.")

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from hatch_meadow.cli.options import project_option
+from hatch_meadow.cli.options import dir_option, project_option
 
 
 @click.command("untrack", short_help="Stop git tracking the private key and pass file, and ignore them.")
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder of the files (default: the project's credentials-dir, else the current folder).")
+@dir_option("Folder of the files (default: the project's credentials-dir, else the current folder).")
 @project_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def untrack(directory: Path | None, project: Path, as_json: bool) -> int:
