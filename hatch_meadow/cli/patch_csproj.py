@@ -85,8 +85,8 @@ def _the_csproj(given: Path) -> Path:
     from hatch_meadow.errors import InputError
     from hatch_meadow.project import find_csproj_candidates
 
-    if not given.is_dir():
-        return given
+    if not given.is_dir() or given.suffix.lower() == ".csproj":
+        return given  # a folder named like a project file: the patch says what is wrong with it
     found = find_csproj_candidates(given, depth=0) or find_csproj_candidates(given)
     if len(found) == 1:
         return found[0]
