@@ -102,8 +102,9 @@ def ensure_credentials(
             made.passphrase_source, f"the passphrase from ${config.passphrase_env}")
         info(f"{shown}: generated {made.key_type} credentials for {made.device_id} ({made.key_encryption}, "
              f"{source}), valid until {made.not_after:%Y-%m-%d}")
-        info(f"{shown}: register it: az iot hub device-identity create --hub-name <HUB> --device-id "
-             f"{made.device_id} --am x509_thumbprint --ptp {made.sha256} --stp {made.sha256}")
+        from hatch_meadow.azure import az_register_command
+
+        info(f"{shown}: register it: {az_register_command(made.device_id, made.sha256)}")
 
     from hatch_meadow.creds.validate import check_credentials
 

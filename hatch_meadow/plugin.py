@@ -26,6 +26,10 @@ from hatch_meadow.names import Env
 _PREFIX = "hatch-meadow: "
 
 
+#: Set by pip for every build it runs (hatchling checks it too); pip builds the wheel to read its metadata.
+PIP_BUILD_TRACKER = "PIP_BUILD_TRACKER"
+
+
 class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     """Provision a Meadow app's TLS client credentials as part of a hatchling build."""
 
@@ -107,6 +111,11 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         self._warn_about_git(outcome.layout.credentials_dir, config)
         if config.deploy and version == "editable":
             info("not deploying from an editable install")
+        elif config.deploy and PIP_BUILD_TRACKER in os.environ:
+            self.app.display_warning(
+                f"{_PREFIX}not deploying from a pip build: pip builds the wheel while it only prepares metadata, "
+                "also for `pip install --dry-run` and `pip download`, so no board is written from pip. Deploy with "
+                "`hatch-meadow deploy`, or build with `python -m build --wheel` or `hatch build`")
         elif config.deploy:
             from hatch_meadow.deploy_job import plan_deploy, run_deploy_job
 

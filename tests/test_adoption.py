@@ -235,3 +235,31 @@ def test_wrong_kinds_of_path_get_the_tools_own_message(project: Project) -> None
     several = cli("patch-csproj", "MeadowApp")
     assert several.returncode == 2
     assert "2 .csproj files" in several.stderr
+
+
+# --- no board writes outside a real wheel build (item 5) --------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pty-based simulated board")
+def test_pip_dry_run_with_deploy_enabled_leaves_the_board_untouched(project: Project) -> None:
+    """`HATCH_MEADOW_DEPLOY=1 pip install --dry-run .` prepares metadata only: not a byte reaches the board. (pip
+    builds the whole wheel to read its metadata, so the hook never deploys from a pip build and says so.) The same
+    project's real wheel build does deploy (so the board and the port are fine)."""
+    from hatch_meadow.testing.pty_board import PtyBoard
+    from hatch_meadow.testing.simulator import SimulatedMeadow
+
+    root = project('device-id = "dev-001"\n')
+    board = SimulatedMeadow(reboot_s=0.1)
+    with PtyBoard(board) as pty:
+        env = {**os.environ, "HATCH_MEADOW_DEPLOY": "1", "HATCH_MEADOW_PORT": pty.port, "PIP_NO_INDEX": "1"}
+        dry = subprocess.run([sys.executable, "-m", "pip", "install", "-v", "--dry-run", "--no-build-isolation",
+                              "--no-deps", "."], cwd=root, env=env, capture_output=True, text=True, timeout=300,
+                             check=False)
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        assert "Would install" in dry.stdout
+        assert "not deploying from a pip build" in dry.stdout + dry.stderr
+        assert board.bytes_received == 0
+        assert board.esp_store == {}
+        real = hatchling_build(root, env={"HATCH_MEADOW_DEPLOY": "1", "HATCH_MEADOW_PORT": pty.port})
+        assert real.returncode == 0, real.output
+    assert set(board.esp_store) == {"client_cert.pem", "private_key.pem", "private_key_pass.txt"}
