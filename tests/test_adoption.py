@@ -263,3 +263,29 @@ def test_pip_dry_run_with_deploy_enabled_leaves_the_board_untouched(project: Pro
         real = hatchling_build(root, env={"HATCH_MEADOW_DEPLOY": "1", "HATCH_MEADOW_PORT": pty.port})
         assert real.returncode == 0, real.output
     assert set(board.esp_store) == {"client_cert.pem", "private_key.pem", "private_key_pass.txt"}
+
+
+# --- partial sets (item 7) --------------------------------------------------------------------------------------
+
+
+def test_a_partial_set_is_described_with_the_one_command_that_resolves_it(tmp_path: Path) -> None:
+    """The two PEMs deleted and an empty pass file kept: check names the partial set and `generate --force`, which
+    then works; a key without its certificate points at `generate --keep-key`."""
+    folder = tmp_path / "c"
+    generate_credentials(folder, device_id="dev-1", key_type="ec-p256")
+    (folder / "client_cert.pem").unlink()
+    key_only = json.loads(subprocess.run([sys.executable, "-m", "hatch_meadow", "check", "--dir", "c", "--json"],
+                                         cwd=tmp_path, capture_output=True, text=True, check=False).stdout)
+    assert [f["fix"] for f in key_only["findings"] if f["code"] == "cert-missing"][0].count("--keep-key") == 1
+    (folder / "private_key.pem").unlink()
+    (folder / "private_key_pass.txt").write_bytes(b"")
+    run = subprocess.run([sys.executable, "-m", "hatch_meadow", "check", "--dir", "c", "--json"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False)
+    partial = [f for f in json.loads(run.stdout)["findings"] if f["code"] == "credentials-partial"]
+    assert len(partial) == 1
+    assert "only an empty private_key_pass.txt" in partial[0]["message"]
+    fix = partial[0]["fix"]
+    command = fix[fix.index("`") + 1:fix.rindex("`")].split()
+    done = subprocess.run([sys.executable, "-m", "hatch_meadow", *command[1:], "--dir", "c", "--device-id", "dev-1"],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

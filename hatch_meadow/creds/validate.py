@@ -104,10 +104,17 @@ def check_credentials(
                                 "that is only right for a deliberate `hatch-meadow clear`"))
         return report
     if cert.data is None and key.data is None and not cert.problem and not key.problem:
+        if passf.data is not None:  # a partial set: only the pass file is left (generate alone would refuse it)
+            kind = "an empty" if not passf.data else "a"
+            findings.append(Finding("credentials-partial", "error", None, f"no certificate and no key in {directory}, "
+                                    f"only {kind} {PASS_FILE}: a partial set the board cannot use",
+                                    "`hatch-meadow generate --force` makes a complete new set (it replaces the "
+                                    "leftover pass file)"))
+            return report
         findings.append(Finding("credentials-missing", "error", None, f"no credentials in {directory}",
                                 "run `hatch-meadow generate` (or build with credentials = \"generate\")"))
         return report
-    cert_verdict = _check_cert_file(cert, spec, findings)
+    cert_verdict = _check_cert_file(cert, spec, findings, key_present=key.data is not None)
     key_verdict = _check_key_file(key, passf, spec, findings)
     if key_verdict is not None:
         report.encrypted, report.key_encoding = key_verdict.encrypted, key_verdict.encoding
@@ -179,11 +186,14 @@ def _file_findings(state: FileState, findings: list[Finding]) -> None:
                                 "use RSA-2048 or EC P-256 and a single certificate"))
 
 
-def _check_cert_file(cert: FileState, spec: Profile, findings: list[Finding]) -> CertVerdict | None:
+def _check_cert_file(cert: FileState, spec: Profile, findings: list[Finding], *,
+                     key_present: bool) -> CertVerdict | None:
     if cert.data is None:
         if not cert.problem:
-            findings.append(Finding("cert-missing", "error", CLIENT_CERT, f"{CLIENT_CERT} is missing",
-                                    "run `hatch-meadow generate` or copy the certificate here"))
+            fix = ("copy the certificate here, or issue a new one for this key: `hatch-meadow generate --keep-key` "
+                   "(then register its thumbprint)") if key_present else \
+                "run `hatch-meadow generate` or copy the certificate here"
+            findings.append(Finding("cert-missing", "error", CLIENT_CERT, f"{CLIENT_CERT} is missing", fix))
         return None
     verdict = check_certificate(cert.data, spec)
     findings.extend(verdict.findings)
@@ -194,7 +204,8 @@ def _check_key_file(key: FileState, passf: FileState, spec: Profile, findings: l
     if key.data is None:
         if not key.problem:
             findings.append(Finding("key-missing", "error", PRIVATE_KEY, f"{PRIVATE_KEY} is missing",
-                                    "run `hatch-meadow generate` or copy the key here"))
+                                    "copy the key here; if it is lost, `hatch-meadow generate --force` makes a new "
+                                    "set (register the new thumbprint)"))
         return None
     verdict = check_key(key.data, passf.data, spec, pass_missing=passf.data is None and not passf.problem)
     findings.extend(verdict.findings)
