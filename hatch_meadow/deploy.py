@@ -60,6 +60,7 @@ def load_credential_set(directory: Path, *, profile: str = "meadow-f7", device_i
         return CredentialSet(files, fingerprint(*files.values()), None, clear=True)
     from hatch_meadow.creds.validate import check_credentials
     from hatch_meadow.ensure import format_findings
+    from hatch_meadow.findings import closing_hint
 
     report = check_credentials(directory, profile=profile, device_id=device_id)
     if report.cleared:
@@ -68,7 +69,7 @@ def load_credential_set(directory: Path, *, profile: str = "meadow-f7", device_i
     if not report.ok or report.parse != "accept":
         raise FindingsError(f"{directory}: refusing to deploy credentials the board would reject "
                             f"(profile {profile}):\n" + format_findings(report.findings, strict=False),
-                            hint="`hatch-meadow check` shows why; `hatch-meadow fix` repairs encodings")
+                            hint=closing_hint(report.findings))
     files = {}
     for name in CREDENTIAL_FILES:
         path = directory / name

@@ -17,7 +17,7 @@ from pathlib import Path
 from hatch_meadow import __version__
 from hatch_meadow.config import MeadowConfig
 from hatch_meadow.errors import FindingsError
-from hatch_meadow.findings import Finding
+from hatch_meadow.findings import Finding, closing_hint, located
 from hatch_meadow.names import CREDENTIAL_FILES
 from hatch_meadow.state import fingerprint, load_state, update_state
 
@@ -53,8 +53,7 @@ def format_findings(findings: list[Finding], *, strict: bool) -> str:
     lines = []
     for f in findings:
         if f.severity == "error" or (strict and f.severity == "warning"):
-            where = f"{f.file}: " if f.file else ""
-            lines.append(f"  - [{f.code}] {where}{f.message}")
+            lines.append(f"  - [{f.code}] {located(f)}")
             if f.fix:
                 lines.append(f"    fix: {f.fix}")
     return "\n".join(lines)
@@ -114,14 +113,16 @@ def ensure_credentials(
         raise FindingsError(
             f"{shown}: the credentials would not work on the board (profile {config.profile}):\n"
             + format_findings(report.findings, strict=config.strict),
-            hint="`hatch-meadow check` shows the same report; `hatch-meadow fix` repairs encodings",
+            hint=closing_hint(report.findings),
         )
     for finding in report.findings:
         if finding.severity == "warning":
             warn(f"{shown}: [{finding.code}] {finding.message}" + (f" (fix: {finding.fix})" if finding.fix else ""))
     sha256 = report.certificate.sha256 if report.certificate else None
     quiet = not [f for f in report.findings if f.severity != "info"]
-    if not generated:
+    if report.cleared:
+        info(f"{shown}: the credential files are empty: a deploy would wipe the board's stored credentials")
+    elif not generated:
         info(f"{shown}: credentials valid for {config.profile}" + (f" (SHA-256 {sha256})" if sha256 else ""))
     new_stamp = _stamp(directory, config)
     if quiet and new_stamp and report.certificate is not None:

@@ -289,3 +289,18 @@ def test_a_partial_set_is_described_with_the_one_command_that_resolves_it(tmp_pa
     done = subprocess.run([sys.executable, "-m", "hatch_meadow", *command[1:], "--dir", "c", "--device-id", "dev-1"],
                           cwd=tmp_path, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+# --- wording (item 8) -------------------------------------------------------------------------------------------
+
+
+def test_findings_name_a_file_once_and_the_closing_hint_fits(tmp_path: Path) -> None:
+    from hatch_meadow.findings import Finding, closing_hint, located
+
+    newline = Finding("pass-trailing-newline", "error", "private_key_pass.txt",
+                      "private_key_pass.txt ends with a LF; Meadow uses the file's exact bytes")
+    assert located(newline) == "private_key_pass.txt ends with a LF; Meadow uses the file's exact bytes"
+    assert "hatch-meadow fix" in closing_hint([newline])
+    mismatch = Finding("cert-key-mismatch", "error", "client_cert.pem", "the first certificate does not belong")
+    assert located(mismatch) == "client_cert.pem: the first certificate does not belong"
+    assert "hatch-meadow fix" not in closing_hint([newline, mismatch])

@@ -109,10 +109,11 @@ def _print_mbedtls(console: Console, m: dict[str, Any]) -> None:
 def _print_findings(console: Console, result: FullCheck) -> None:
     from rich.markup import escape
 
+    from hatch_meadow.findings import located
+
     for finding in result.findings:
         style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[finding.severity]
-        where = f"{finding.file}: " if finding.file else ""
-        text = escape(f"[{finding.code}] {where}{finding.message}")
+        text = escape(f"[{finding.code}] {located(finding)}")
         console.print(f"[{style}]{finding.severity}[/] {text}", highlight=False, markup=True)
         if finding.fix:
             console.print(f"          fix: {finding.fix}", markup=False)
