@@ -304,3 +304,90 @@ def test_findings_name_a_file_once_and_the_closing_hint_fits(tmp_path: Path) -> 
     mismatch = Finding("cert-key-mismatch", "error", "client_cert.pem", "the first certificate does not belong")
     assert located(mismatch) == "client_cert.pem: the first certificate does not belong"
     assert "hatch-meadow fix" not in closing_hint([newline, mismatch])
+
+
+# --- the whole adoption, replayed on a fixture shaped like the vendor's TLS sample ----------------------------------
+
+SAMPLE_CSPROJ = """\
+<Project Sdk="Meadow.Sdk/1.1.0">
+  <PropertyGroup>
+    <TargetFramework>netstandard2.1</TargetFramework>
+    <OutputType>Library</OutputType>
+    <AssemblyName>App</AssemblyName>
+  </PropertyGroup>
+  <ItemGroup>
+    <None Update="client_cert.pem">
+      <CopyToOutputDirectory>Always</CopyToOutputDirectory>
+    </None>
+    <None Update="private_key.pem">
+      <CopyToOutputDirectory>Always</CopyToOutputDirectory>
+    </None>
+    <None Update="private_key_pass.txt">
+      <CopyToOutputDirectory>Always</CopyToOutputDirectory>
+    </None>
+  </ItemGroup>
+</Project>
+"""
+PLACEHOLDER = b"-----BEGIN CERTIFICATE-----\nPut your device certificate here (see the sample's README).\n" \
+              b"-----END CERTIFICATE-----\n"
+
+
+@needs_git
+@pytest.mark.skipif(sys.platform == "win32", reason="pty-based simulated board")
+def test_adoption_replay_on_a_sample_shaped_project(project: Project) -> None:
+    """The vendor-sample path: a csproj that already copies the three files, placeholder credentials committed to
+    git; add the hook, build, generate, untrack, deploy from the root and from the app folder."""
+    from hatch_meadow.testing.pty_board import PtyBoard
+    from hatch_meadow.testing.simulator import SimulatedMeadow
+
+    root = project('device-id = "sample-001"\ncredentials = "validate"\n', csproj=SAMPLE_CSPROJ, gitignore=False)
+    app = root / "MeadowApp"
+    (app / "client_cert.pem").write_bytes(PLACEHOLDER)
+    (app / "private_key.pem").write_bytes(PLACEHOLDER.replace(b"CERTIFICATE", b"RSA PRIVATE KEY"))
+    (app / "private_key_pass.txt").write_bytes(b"your passphrase here\n")
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "the sample as published")
+
+    def cli(*args: str, cwd: Path = root) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hatch_meadow", *args], cwd=cwd, capture_output=True,
+                              text=True, check=False)
+
+    # 1. The placeholders are named as what they are, and git's part is reported.
+    check = json.loads(cli("check", "--json").stdout)
+    codes = {f["code"] for f in check["findings"]}
+    assert "secret-tracked-by-git" in codes
+    assert check["usable"] is False
+    build = hatchling_build(root)
+    assert build.returncode != 0
+    assert "would not work on the board" in build.output
+    assert "Traceback" not in build.output
+    assert (app / "MeadowApp.csproj").read_text() == SAMPLE_CSPROJ  # nothing half-done
+
+    # 2. Real credentials, then the secrets out of git.
+    made = cli("generate", "--force", "--key-type", "ec-p256")
+    assert made.returncode == 0, made.stderr
+    assert "az iot hub device-identity create --hub-name YOUR-IOT-HUB --device-id sample-001" in made.stdout
+    assert json.loads(cli("check", "--json").stdout)["usable"] is True
+    untracked = cli("untrack")
+    assert untracked.returncode == 0, untracked.stderr
+    _git(root, "commit", "-qam", "stop tracking the device secrets")
+    assert "private_key" not in _git(root, "ls-files")
+    built = hatchling_build(root)
+    assert built.returncode == 0, built.output
+    assert "[secret-" not in built.output
+    assert (app / "MeadowApp.csproj").read_text() == SAMPLE_CSPROJ  # its items already copy the files
+
+    # 3. Deploy from the root, then from the app folder: the same set is not sent twice.
+    board = SimulatedMeadow(reboot_s=0.1)
+    with PtyBoard(board) as pty:
+        first = cli("deploy", "--port", pty.port, "--json")
+        again = cli("deploy", "--port", pty.port, "--project", "..", "--json", cwd=app)
+        from_app = cli("deploy", "--port", pty.port, "--json", cwd=app)  # the app folder's own three files
+    assert first.returncode == 0, first.stderr
+    assert json.loads(from_app.stdout)["credentials"] == "skipped"
+    assert json.loads(first.stdout)["credentials"] == "sent"
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["credentials"] == "skipped"
+    assert not (app / ".hatch-meadow").exists()
+    assert not (root / ".hatch-meadow").exists()
