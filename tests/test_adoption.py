@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import hatchling_build
+from test_build_hook import PATCHED
 
 from hatch_meadow.creds.generate import generate_credentials
 
@@ -308,26 +309,8 @@ def test_findings_name_a_file_once_and_the_closing_hint_fits(tmp_path: Path) -> 
 
 # --- the whole adoption, replayed on a fixture shaped like the vendor's TLS sample ----------------------------------
 
-SAMPLE_CSPROJ = """\
-<Project Sdk="Meadow.Sdk/1.1.0">
-  <PropertyGroup>
-    <TargetFramework>netstandard2.1</TargetFramework>
-    <OutputType>Library</OutputType>
-    <AssemblyName>App</AssemblyName>
-  </PropertyGroup>
-  <ItemGroup>
-    <None Update="client_cert.pem">
-      <CopyToOutputDirectory>Always</CopyToOutputDirectory>
-    </None>
-    <None Update="private_key.pem">
-      <CopyToOutputDirectory>Always</CopyToOutputDirectory>
-    </None>
-    <None Update="private_key_pass.txt">
-      <CopyToOutputDirectory>Always</CopyToOutputDirectory>
-    </None>
-  </ItemGroup>
-</Project>
-"""
+#: The sample's csproj: it already copies the three files, in an ItemGroup of its own (no hatch-meadow label).
+SAMPLE_CSPROJ = PATCHED.replace(' Label="hatch-meadow"', "")
 PLACEHOLDER = b"-----BEGIN CERTIFICATE-----\nPut your device certificate here (see the sample's README).\n" \
               b"-----END CERTIFICATE-----\n"
 
