@@ -119,7 +119,9 @@ def test_fix_good_set_is_left_alone(tmp_path: Path, capsys: pytest.CaptureFixtur
     generate_credentials(tmp_path, device_id="d")
     before = snapshot(tmp_path)
     assert main(["fix", "--dir", str(tmp_path)]) == 0
-    assert "nothing to change" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fix changed nothing" in out
+    assert "usable: the board can authenticate with them" in out
     assert snapshot(tmp_path) == before
 
 
@@ -133,7 +135,7 @@ def test_fix_ed25519_key_cannot_be_repaired(tmp_path: Path, capsys: pytest.Captu
     assert main(["fix", "--dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "key-type-unsupported" in out
-    assert "still rejected" in out
+    assert "still not usable: key-type-unsupported" in out
     assert snapshot(tmp_path) == before
 
 

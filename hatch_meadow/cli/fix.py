@@ -56,13 +56,19 @@ def fix(directory: Path | None, project: Path, profile: str | None, key_encrypti
     if as_json:
         emit_json({"ok": ok, "changes": result.changes, "check": report.to_json() if report else None})
         return 0 if ok else 1
+    from hatch_meadow.findings import located
+
     console = out_console()
-    for change in result.changes or ["nothing to change"]:
+    for change in result.changes or ["fix changed nothing (it re-encodes keys and cleans pass files)"]:
         console.print(change, markup=False)
     if report is not None:
         for finding in report.findings:
-            console.print(f"{finding.severity} [{finding.code}] {finding.message}", markup=False)
-        console.print("the board would accept them" if report.parse == "accept" else "still rejected", markup=False)
+            console.print(f"{finding.severity} [{finding.code}] {located(finding)}", markup=False)
+            if finding.fix and finding.severity == "error":
+                console.print(f"          fix: {finding.fix}", markup=False)
+        reason = report.usable_reason
+        console.print("usable: the board can authenticate with them" if reason is None else
+                      f"still not usable: {reason}", markup=False)
     return 0 if ok else 1
 
 

@@ -259,6 +259,6 @@ def _pair(first: CertInfo, key_verdict: KeyVerdict, findings: list[Finding]) -> 
         return "match"
     findings.append(Finding("cert-key-mismatch", "error", CLIENT_CERT, "the first certificate does not belong to "
                             f"{PRIVATE_KEY}; the board would load both and the TLS handshake would fail",
-                            "put the matching certificate first, or regenerate both (`hatch-meadow generate "
-                            "--force`)"))
+                            "put the matching certificate first, or issue a new one for this key (`hatch-meadow "
+                            "generate --keep-key`, then register its thumbprint)"))
     return "mismatch"
