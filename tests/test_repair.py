@@ -135,7 +135,7 @@ def test_fix_ed25519_key_cannot_be_repaired(tmp_path: Path, capsys: pytest.Captu
     assert main(["fix", "--dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "key-type-unsupported" in out
-    assert "still not usable: key-type-unsupported" in out
+    assert "still not usable: " in out
     assert snapshot(tmp_path) == before
 
 
