@@ -81,6 +81,8 @@ def resolve_layout(root: Path, config: MeadowConfig, where: str = hook_table_pat
     if credentials_dir.exists() and not credentials_dir.is_dir():
         raise InputError(f"{where}.credentials-dir: {credentials_dir} is a file, not a folder",
                          hint="point credentials-dir at a folder (it is created when missing)")
+    if not config.allow_outside_project:
+        _confine_credential_links(root, credentials_dir, where)
     return ProjectLayout(root=root, csproj=csproj, credentials_dir=credentials_dir)
 
 
@@ -114,15 +116,48 @@ def _confine(root: Path, config: MeadowConfig, where: str) -> None:
                                  "allow-outside-project = true if you mean it (README: Options)")
 
 
+def _confine_credential_links(root: Path, credentials_dir: Path, where: str) -> None:
+    """A credential file that is a symlink must lead to a file inside the project (it is copied and deployed).
+
+    Raises:
+        ConfigurationError: naming each link that leads out of the project (or loops).
+    """
+    errors: list[str] = []
+    for name in CREDENTIAL_FILES:
+        link = credentials_dir / name
+        if not link.is_symlink():
+            continue
+        target = os.readlink(link)
+        try:
+            real = link.resolve()
+        except (OSError, RuntimeError):  # a loop
+            errors.append(f"{where}.credentials-dir: {name} is a symlink to {target!r} that loops")
+            continue
+        if not real.is_relative_to(root.resolve()):
+            errors.append(f"{where}.credentials-dir: {name} is a symlink to {target!r}, which is {real}, "
+                          "outside the project folder")
+    if errors:
+        raise ConfigurationError(errors, hint="replace the link with the file itself (the build copies it into the "
+                                 "app and onto the board), or set allow-outside-project = true if you mean it")
+
+
 def credential_paths(
     csproj: Path, credentials_dir: Path, names: Sequence[str] = CREDENTIAL_FILES
 ) -> tuple[list[str], list[str]]:
-    """The credential files as csproj-relative ``/`` paths, and the subset outside the project folder."""
+    """The credential files as csproj-relative ``/`` paths, and the subset outside the project folder.
+
+    Always the canonical names: a credential file that is a symlink is named as the link (the board needs
+    ``private_key.pem``, whatever the link points at), only the folders are resolved.
+    """
     project_dir = csproj.parent.resolve()
+    try:
+        folder = credentials_dir.resolve()
+    except (OSError, RuntimeError):  # a loop: named as given; the credential check reports it
+        folder = Path(os.path.abspath(credentials_dir))
     files: list[str] = []
     outside: list[str] = []
     for file_name in names:
-        relative = Path(os.path.relpath((credentials_dir / file_name).resolve(), project_dir)).as_posix()
+        relative = Path(os.path.relpath(folder / file_name, project_dir)).as_posix()
         files.append(relative)
         if relative.startswith("../"):
             outside.append(relative)
