@@ -7,23 +7,34 @@ import os
 from pathlib import Path
 
 
-def save_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def save_atomic(path: Path, data: bytes, *, mode: int = 0o644, owner: tuple[int, int] | None = None) -> None:
     """Replace ``path`` with ``data`` in one rename.
 
     The bytes go to a temporary file in the same folder (so the rename cannot cross file systems),
     created with ``mode`` from the start (a 0600 key is never readable by others, not even briefly),
     flushed with fsync, then renamed over ``path``. The folder is fsynced so the rename is durable.
-    ``path`` itself must not be a symlink: callers resolve the target first, or refuse.
+    ``path`` itself must not be a symlink: callers resolve the target first, or refuse. ``owner`` (uid, gid)
+    is given to the new file before the rename when it differs from the writer's; by default, the owner and
+    group of the file being replaced, so a rewrite never changes them (see ``ownership_problem``).
 
     Raises:
         OSError: from the file system; ``path`` is then untouched and no temporary file is left.
+            PermissionError when the file's owner or group could not be kept.
     """
     import tempfile  # imported on first write only: the hook's no-op path never needs it
+
+    if owner is None:
+        owner = _owner_to_keep(path)
 
     folder = path.parent
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp_name, mode)  # mkstemp made it 0600; os.chmod works everywhere (os.fchmod not on Windows)
+        if owner is not None and hasattr(os, "chown"):
+            made = os.stat(tmp_name)
+            if (made.st_uid, made.st_gid) != owner:
+                os.chown(tmp_name, *owner)
+                os.chmod(tmp_name, mode)  # chown clears set-id bits
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -34,6 +45,33 @@ def save_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             os.unlink(tmp_name)
         raise
     fsync_folder(folder)
+
+
+def _owner_to_keep(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    problem = ownership_problem(info)
+    if problem is not None:
+        import errno
+
+        raise PermissionError(errno.EPERM, problem, str(path))
+    return info.st_uid, info.st_gid
+
+
+def ownership_problem(info: os.stat_result) -> str | None:
+    """Why this process cannot replace a file with ``info`` and keep its owner and group, or None."""
+    if not hasattr(os, "geteuid"):  # Windows: a rename keeps no POSIX owner to lose
+        return None
+    euid = os.geteuid()
+    if euid == 0:
+        return None
+    if info.st_uid != euid:
+        return f"belongs to another user (uid {info.st_uid}); rewriting it would make it yours"
+    if info.st_gid != os.getegid() and info.st_gid not in os.getgroups():
+        return f"belongs to group {info.st_gid}, which you are not in; rewriting it would change its group"
+    return None
 
 
 def fsync_folder(folder: Path) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from hatch_meadow.atomicfile import save_atomic
+from hatch_meadow.atomicfile import ownership_problem, save_atomic
 from hatch_meadow.csproj.plan import plan_clean, plan_patch
 from hatch_meadow.csproj.result import MAX_PROJECT_BYTES, PatchResult
 from hatch_meadow.errors import ProjectFileError
@@ -42,7 +42,8 @@ def check_writable(real: Path, shown: str) -> None:
     """Raise ProjectFileError unless ``real`` can be replaced (see the module docstring)."""
     # Checked only when a change is due: a read-only csproj that is already right is fine. Mode bits
     # as well as access(): root may write anything, but a 0444 file says "do not edit me".
-    mode = real.stat().st_mode
+    info = real.stat()
+    mode = info.st_mode
     if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(real, os.W_OK):
         raise ProjectFileError(
             f"{shown}: is read-only, so hatch-meadow cannot add the credential items",
@@ -52,15 +53,20 @@ def check_writable(real: Path, shown: str) -> None:
     if not os.access(real.parent, os.W_OK):
         raise ProjectFileError(f"{shown}: its folder is not writable, so the file cannot be replaced safely",
                                hint="fix the folder's permissions or set patch-csproj = false")
+    problem = ownership_problem(info)
+    if problem is not None:
+        raise ProjectFileError(f"{shown}: {problem}; nothing was written",
+                               hint="run the build as the file's owner, have them run `hatch-meadow patch-csproj`, "
+                               "or set patch-csproj = false")
 
 
 def _write(result: PatchResult, real: Path) -> PatchResult:
     if not result.changed:
         return result
     check_writable(real, result.path)
-    mode = stat.S_IMODE(real.stat().st_mode)
+    info = real.stat()
     try:
-        save_atomic(real, result.patched, mode=mode)
+        save_atomic(real, result.patched, mode=stat.S_IMODE(info.st_mode), owner=(info.st_uid, info.st_gid))
     except OSError as exc:
         raise ProjectFileError(f"{result.path}: cannot write it ({exc.strerror}); the file is unchanged",
                                hint="check free disk space and permissions") from exc
