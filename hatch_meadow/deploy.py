@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -24,13 +24,21 @@ from typing import Any, Final
 from hatch_meadow.deploy_record import DeployRecord as DeployRecord  # re-exported
 from hatch_meadow.device import MeadowDevice
 from hatch_meadow.errors import DeviceRejectedError, FindingsError, InputError, MeadowError
+from hatch_meadow.filesource import Source, as_source
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY
-from hatch_meadow.protocol.crc import nuttx_crc32
-from hatch_meadow.protocol.paths import MAX_PATH_ELEMENTS, MEADOW_ROOT, upload_path_problem
+from hatch_meadow.output_sync import (
+    PERSISTENT_FOLDERS as PERSISTENT_FOLDERS,  # re-exported
+)
+from hatch_meadow.output_sync import (
+    check_upload_path,
+    is_credential_name,
+    list_remote_tree,
+    plan_sync,
+    read_output_dir_checked,
+)
+from hatch_meadow.protocol.paths import MEADOW_ROOT
 from hatch_meadow.state import fingerprint
 
-#: Folders on the board that hold the app's data and the OS's own state: never deleted or synced.
-PERSISTENT_FOLDERS: Final = frozenset({"Data", "Documents", "update-store", "system"})
 #: The key last: the board imports a set only when certificate and key are both there (spec §10.2).
 SEND_ORDER: Final = (PASS_FILE, CLIENT_CERT, PRIVATE_KEY)
 
@@ -78,78 +86,6 @@ def load_credential_set(directory: Path, *, profile: str = "meadow-f7", device_i
     return CredentialSet(files, fingerprint(*files.values()), thumbprint)
 
 
-@dataclass(frozen=True, slots=True)
-class SyncPlan:
-    """What an output-folder sync does: send (changed or new), skip (same CRC), delete (stale)."""
-
-    send: tuple[str, ...]
-    skip: tuple[str, ...]
-    delete: tuple[str, ...]
-
-
-def plan_sync(local: dict[str, bytes], remote: dict[str, int | None]) -> SyncPlan:
-    """Compare local files (relative '/' paths → bytes) with the board's (paths → CRC). Pure.
-
-    Persistent folders and the credential files are never touched.
-    """
-    def protected(path: str) -> bool:
-        return path.split("/", 1)[0] in PERSISTENT_FOLDERS or is_credential_name(path)
-
-    send: list[str] = []
-    skip: list[str] = []
-    for path, data in sorted(local.items()):
-        if protected(path):
-            continue
-        (skip if remote.get(path) == nuttx_crc32(data) else send).append(path)
-    delete = sorted(p for p in remote if p not in local and not protected(p))
-    return SyncPlan(tuple(send), tuple(skip), tuple(delete))
-
-
-def is_credential_name(path: str) -> bool:
-    """A top-level board path the OS would import as a credential file (any case: the board's FAT is not
-    case-sensitive). Credentials travel only through the checked set, never as extra or output files."""
-    return path.lower() in {name.lower() for name in CREDENTIAL_FILES}
-
-
-def read_output_dir(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` by '/' relative path (skipping .DS_Store, like the vendor CLI).
-
-    Raises:
-        InputError: a symlink that leads out of ``folder`` (a build output never needs one; it could put any
-            file of this machine onto the board).
-    """
-    real_folder = folder.resolve()
-    found: dict[str, bytes] = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_symlink() and not path.resolve().is_relative_to(real_folder):
-            raise InputError(f"{path}: a symlink to {path.resolve()}, outside the output folder; nothing was sent",
-                             hint="replace the link with the file, or remove it from the build output")
-        if path.is_file() and path.name != ".DS_Store":
-            found[path.relative_to(folder).as_posix()] = path.read_bytes()
-    return found
-
-
-def list_remote_tree(device: MeadowDevice, folder: str = MEADOW_ROOT, prefix: str = "") -> dict[str, int | None]:
-    """The board's files below /meadow0/ by relative path → CRC, skipping persistent folders and names
-    that are not ASCII (the protocol cannot address them, so they are neither compared nor deleted)."""
-    found: dict[str, int | None] = {}
-    if prefix.count("/") >= MAX_PATH_ELEMENTS:  # a board that lists folders without end: never recurse forever
-        raise DeviceRejectedError(f"{device.transport.name}: the board lists folders nested deeper than "
-                                  f"{MAX_PATH_ELEMENTS} levels below {MEADOW_ROOT} ({prefix}…)",
-                                  hint="its file system may be damaged; reformat it with the Meadow CLI")
-    for entry in device.list_files(folder, crc=True):
-        if not entry.name.isascii() or entry.name in ("", ".", "..") or "/" in entry.name or not \
-                entry.name.isprintable():
-            continue  # the protocol cannot address it, or it would lead out of or back into this folder
-        if entry.is_dir:
-            if not prefix and entry.name in PERSISTENT_FOLDERS:
-                continue
-            found.update(list_remote_tree(device, f"{folder}{entry.name}/", f"{prefix}{entry.name}/"))
-        else:
-            found[prefix + entry.name] = entry.crc
-    return found
-
-
 @dataclass
 class DeployResult:
     """The summary of one deploy (the --json output)."""
@@ -189,36 +125,6 @@ def _bind(progress: FileProgress | None, dest: str) -> Callable[[int, int], None
     return report
 
 
-def check_upload_path(path: str) -> None:
-    """Refuse a destination the board cannot take (spec §7.2: ASCII, at most 8 path elements).
-
-    Raises:
-        InputError: naming the file.
-    """
-    problem = upload_path_problem(path)
-    if problem is not None:
-        hint = "rename the file" if "ASCII" in problem else "flatten the output folder"
-        raise InputError(f"{path!r}: {problem}", hint=hint)
-
-
-def read_output_dir_checked(folder: Path) -> dict[str, bytes]:
-    """The app output to sync, refusing a folder that would make the sync wipe the board.
-
-    Raises:
-        InputError: missing, not a folder, empty, or no App.dll (the Meadow OS runs App.dll).
-    """
-    if not folder.is_dir():
-        raise InputError(f"{folder}: output folder does not exist", hint="build the app first (dotnet build), or fix "
-                         "output-dir / --output-dir")
-    local = read_output_dir(folder)
-    if "App.dll" not in local:
-        raise InputError(f"{folder}: no App.dll in the output folder; syncing it would delete the app from the board",
-                         hint="point output-dir at the build output (e.g. MeadowApp/bin/Debug/netstandard2.1)")
-    for path in local:
-        check_upload_path(path)
-    return local
-
-
 def deploy(
     device: MeadowDevice,
     creds: CredentialSet | None,
@@ -245,7 +151,7 @@ def deploy(
     started = time.monotonic()
     result = DeployResult(port=device.transport.name)
     local = read_output_dir_checked(output_dir) if output_dir is not None else None
-    uploads: dict[str, bytes] = dict(extra_files or {})
+    uploads: dict[str, bytes | Source] = dict(extra_files or {})
     for path in uploads:
         check_upload_path(path)
         if is_credential_name(path):
@@ -380,10 +286,11 @@ def _note_runtime(record: DeployRecord | None, serial: str, *, disabled_by_us: b
         warn(f"could not update the deploy record {record.path} ({exc.strerror})")
 
 
-def _send(device: MeadowDevice, result: DeployResult, creds: CredentialSet | None, uploads: dict[str, bytes],
-          local: dict[str, bytes] | None, progress: FileProgress | None, say: Report) -> None:
+def _send(device: MeadowDevice, result: DeployResult, creds: CredentialSet | None,
+          uploads: dict[str, bytes | Source], local: Mapping[str, Source] | None, progress: FileProgress | None,
+          say: Report) -> None:
     if local is not None:
-        sync = plan_sync(local, list_remote_tree(device))
+        sync = plan_sync({path: source.crc for path, source in local.items()}, list_remote_tree(device))
         uploads.update({path: local[path] for path in sync.send})
         result.skipped.extend(sync.skip)
         for path in sync.delete:
@@ -391,7 +298,7 @@ def _send(device: MeadowDevice, result: DeployResult, creds: CredentialSet | Non
             result.deleted.append(path)
     for path, data in uploads.items():
         _upload(device, result, path, data, progress)
-        say(f"sent {MEADOW_ROOT}{path} ({len(data)} bytes)")
+        say(f"sent {MEADOW_ROOT}{path} ({as_source(data).size} bytes)")
     if creds is None:
         return
     result.credentials = "cleared" if creds.clear else "sent"
@@ -406,14 +313,14 @@ def _send(device: MeadowDevice, result: DeployResult, creds: CredentialSet | Non
     say("sent " + ", ".join(CREDENTIAL_FILES) + (" (empty: clears the stored credentials)" if creds.clear else ""))
 
 
-def _upload(device: MeadowDevice, result: DeployResult, path: str, data: bytes,
+def _upload(device: MeadowDevice, result: DeployResult, path: str, data: bytes | Source,
             progress: FileProgress | None) -> None:
     dest = MEADOW_ROOT + path
     attempts = device.write_file(data, dest, _bind(progress, dest))
     result.retries += attempts - 1
     result.attempts[path] = attempts
     result.sent.append(path)
-    result.file_bytes += len(data)
+    result.file_bytes += as_source(data).size
 
 
 def _delete_stale_key(device: MeadowDevice) -> None:

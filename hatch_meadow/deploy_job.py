@@ -38,7 +38,8 @@ def plan_deploy(config: MeadowConfig, layout: ProjectLayout | None, *, credentia
         FindingsError: credentials the board would reject.
         InputError: a deploy file or output folder that cannot be sent.
     """
-    from hatch_meadow.deploy import load_credential_set, read_output_dir_checked
+    from hatch_meadow.deploy import load_credential_set
+    from hatch_meadow.output_sync import read_output_dir_checked
 
     creds = load_credential_set(credentials_dir, profile=config.profile, device_id=config.device_id, clear=clear)
     extra: dict[str, bytes] = {}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from hatch_meadow.errors import DeviceRejectedError, DeviceTimeoutError, InputError, TransportError
+from hatch_meadow.filesource import Source, as_source
 from hatch_meadow.protocol import packets
 from hatch_meadow.protocol.codes import MAX_DATA_BYTES, RequestType, ResponseType
 from hatch_meadow.protocol.crc import nuttx_crc32
@@ -315,8 +316,9 @@ class MeadowDevice:
         self._checked(self.request(RequestType.DELETE_FILE_BY_NAME, packet=packets.encode_delete(path)),
                       f"deleting {path}")
 
-    def write_file(self, data: bytes, dest: str, progress: Progress | None = None) -> int:
-        """Write ``data`` to ``dest`` ('/meadow0/name'); verified by the board's CRC check at END.
+    def write_file(self, data: bytes | Source, dest: str, progress: Progress | None = None) -> int:
+        """Write ``data`` (bytes, or a file streamed from disk) to ``dest`` ('/meadow0/name'); verified by the
+        board's CRC check at END.
 
         Returns the number of attempts it took. Retries the whole file (after a sync) on
         DNLD_FAIL_RESEND, a CRC or size mismatch, a refused or unanswered start, at most
@@ -327,9 +329,10 @@ class MeadowDevice:
             DeviceRejectedError: still failing after WRITE_ATTEMPTS, or a refusal that retrying cannot fix.
             DeviceTimeoutError / TransportError: the board or the port stopped working.
         """
+        source = as_source(data)
         reasons: list[str] = []
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            failure = self._write_attempt(data, dest, progress)
+            failure = self._write_attempt(source, dest, progress)
             if failure is None:
                 return attempt
             reasons.append(failure)
@@ -338,9 +341,9 @@ class MeadowDevice:
             f"{self.transport.name}: writing {dest} failed {WRITE_ATTEMPTS} times: {'; '.join(reasons)}",
             hint="check the cable (a USB hub can corrupt transfers) and retry; reset the board if it persists")
 
-    def _write_attempt(self, data: bytes, dest: str, progress: Progress | None) -> str | None:
+    def _write_attempt(self, source: Source, dest: str, progress: Progress | None) -> str | None:
         """One START, data, END round; the failure reason, or None once the board confirmed the file."""
-        start_packet = packets.encode_file_start(dest, len(data), nuttx_crc32(data))
+        start_packet = packets.encode_file_start(dest, source.size, source.crc)
         if self._out_of_step:
             self.sync()  # outside the try below: a board that stopped answering ends the write
         try:
@@ -353,7 +356,11 @@ class MeadowDevice:
                 # §7.2). Retrying cannot help; a failed open after ACCEPTED (INIT_DOWNLOAD_FAIL) can.
                 raise DeviceRejectedError(f"{self.transport.name}: the board refused {dest}: {start.reason}")
             return start.reason
-        failure = self._send_data(data, progress)
+        try:
+            failure = self._send_data(source, progress)
+        except BaseException:  # the file could not be read on (or Ctrl-C): the download is still open
+            self._out_of_step = True
+            raise
         if failure is not None:
             # The board gave up on this download (watchdog or write error). The sync before the next
             # attempt sends END and waits for its reply, so nothing stays open.
@@ -369,25 +376,26 @@ class MeadowDevice:
             return "the board's download watchdog fired (it stopped reading for more than 3 s) and asked to resend"
         return end.reason
 
-    def _send_data(self, data: bytes, progress: Progress | None) -> str | None:
+    def _send_data(self, source: Source, progress: Progress | None) -> str | None:
         """Stream the data packets back to back; return a failure reason if the board gave up meanwhile."""
         seq, sent, batch = 0, 0, []
-        total = len(data)
-        for offset in range(0, total, MAX_DATA_BYTES):
+        for chunk in source.chunks(MAX_DATA_BYTES):
             seq = packets.next_seq(seq)
-            chunk = data[offset:offset + MAX_DATA_BYTES]
             batch.append(encode_frame(packets.encode_data(seq, chunk)))
             self.payload_sent += len(chunk)
             sent += len(chunk)
-            if len(batch) >= PACKETS_PER_WRITE or sent == total:
-                self._write(b"".join(batch))  # blocks while the board is not reading (bounded by the write timeout)
-                batch.clear()
-                if progress:
-                    progress(sent, total)
-                failure = self._transfer_failure()
+            if len(batch) >= PACKETS_PER_WRITE:
+                failure = self._flush_data(batch, sent, source.size, progress)
                 if failure:
                     return failure
-        return None
+        return self._flush_data(batch, sent, source.size, progress) if batch else None
+
+    def _flush_data(self, batch: list[bytes], sent: int, total: int, progress: Progress | None) -> str | None:
+        self._write(b"".join(batch))  # blocks while the board is not reading (bounded by the write timeout)
+        batch.clear()
+        if progress:
+            progress(sent, total)
+        return self._transfer_failure()
 
     def _transfer_failure(self) -> str | None:
         """Look (without waiting) for DNLD_FAIL_RESEND or an error sent during the transfer."""

@@ -17,7 +17,7 @@ from conftest import machine_state
 
 from hatch_meadow.cli import main
 from hatch_meadow.creds.generate import generate_credentials
-from hatch_meadow.deploy import SEND_ORDER, DeployRecord, deploy, load_credential_set, plan_sync
+from hatch_meadow.deploy import SEND_ORDER, DeployRecord, deploy, load_credential_set
 from hatch_meadow.device import MeadowDevice, Timeouts
 from hatch_meadow.errors import (
     DeviceRejectedError,
@@ -27,6 +27,7 @@ from hatch_meadow.errors import (
     TransportError,
 )
 from hatch_meadow.names import CREDENTIAL_FILES
+from hatch_meadow.output_sync import plan_sync
 from hatch_meadow.ports import find_meadow_ports, resolve_port
 from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.testing.pty_board import PtyBoard
@@ -280,7 +281,8 @@ def test_devices_json_lists_meadows(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 
 def test_plan_sync_sends_changed_skips_same_deletes_stale() -> None:
     """Pure sync planning: CRC-equal files are skipped, stale ones deleted, persistent folders untouched."""
-    local = {"App.dll": b"new", "app.config.yaml": b"same", "sub/x.bin": b"x", "client_cert.pem": b"c"}
+    local = {name: nuttx_crc32(data) for name, data in
+             {"App.dll": b"new", "app.config.yaml": b"same", "sub/x.bin": b"x", "client_cert.pem": b"c"}.items()}
     remote = {"App.dll": nuttx_crc32(b"old"), "app.config.yaml": nuttx_crc32(b"same"), "old.dll": 1,
               "Data/db.sqlite": 2, "system/x": 3}
     plan = plan_sync(local, remote)
