@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from hatch_meadow.creds.generate import generate_credentials
-from hatch_meadow.deploy import deploy, load_credential_set, read_output_dir
+from hatch_meadow.deploy import deploy, load_credential_set
 from hatch_meadow.device import MeadowDevice
 from hatch_meadow.errors import InputError
+from hatch_meadow.output_sync import read_output_dir
 from hatch_meadow.protocol.codes import RequestType, ResponseType
 from hatch_meadow.protocol.exchange import KEPT_MESSAGES, Exchange
 from hatch_meadow.protocol.framing import MAX_FRAME_BYTES, FrameDecoder
@@ -30,6 +31,8 @@ from hatch_meadow.textsafe import printable
 from hatch_meadow.transport import SerialTransport
 
 Project = Callable[..., Path]
+CSPROJ_TEXT = ('<Project Sdk="Meadow.Sdk/1.1.0">\n  <PropertyGroup>\n'
+               "    <TargetFramework>netstandard2.1</TargetFramework>\n  </PropertyGroup>\n</Project>\n")
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes, FIFOs, ptys")
 
 
@@ -176,6 +179,87 @@ def test_a_symlink_loop_is_an_answer_not_a_traceback(tmp_path: Path, command: li
     assert run.returncode in (1, 2), run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     assert "private_key.pem" in run.stdout + run.stderr
+
+
+@posix_only
+def test_a_symlinked_key_is_named_by_its_canonical_name_in_the_csproj(project: Project) -> None:
+    root = project()
+    app = root / "MeadowApp"
+    generate_credentials(app, device_id="dev-1", key_type="ec-p256")
+    (root / "keys").mkdir()
+    (app / "private_key.pem").rename(root / "keys" / "dev-key.pem")
+    (app / "private_key.pem").symlink_to("../keys/dev-key.pem")
+    run = run_cli("patch-csproj", "MeadowApp/MeadowApp.csproj", cwd=root)
+    assert run.returncode == 0, run.stdout + run.stderr
+    csproj = (app / "MeadowApp.csproj").read_text()
+    assert 'Update="private_key.pem"' in csproj
+    assert "dev-key.pem" not in csproj
+
+
+@posix_only
+@pytest.mark.parametrize("command", [["check"], ["generate", "--force"], ["deploy", "--port", "sim://loop"]])
+def test_a_credential_link_leading_out_of_the_project_is_a_configuration_error(project: Project,
+                                                                                command: list[str]) -> None:
+    root = project()
+    app = root / "MeadowApp"
+    generate_credentials(app, device_id="dev-1", key_type="ec-p256")
+    (app / "private_key.pem").unlink()
+    (app / "private_key.pem").symlink_to("/etc/hostname")
+    before = (app / "MeadowApp.csproj").read_bytes()
+    run = run_cli(*command, cwd=root)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert ("tool.hatch.build.hooks.meadow.credentials-dir: private_key.pem is a symlink to '/etc/hostname'"
+            in run.stderr)
+    assert "allow-outside-project" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert (app / "MeadowApp.csproj").read_bytes() == before
+    assert os.readlink(app / "private_key.pem") == "/etc/hostname"
+
+
+needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown needs root")
+
+
+@needs_root
+def test_a_csproj_rewrite_keeps_a_foreign_owner_and_group(tmp_path: Path) -> None:
+    csproj = tmp_path / "App.csproj"
+    csproj.write_text(CSPROJ_TEXT)
+    os.chown(csproj, 4321, 8765)
+    csproj.chmod(0o664)
+    run = run_cli("patch-csproj", "App.csproj", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    info = csproj.stat()
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (4321, 8765, 0o664)
+    assert "private_key.pem" in csproj.read_text()
+
+
+@needs_root
+def test_a_user_who_cannot_keep_the_owner_is_refused_and_nothing_changes(tmp_path: Path) -> None:
+    import shutil
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="hm-owner-"))
+    try:
+        shared.chmod(0o777)
+        csproj = shared / "App.csproj"
+        csproj.write_text(CSPROJ_TEXT)
+        csproj.chmod(0o666)  # writable by anyone, but owned by root
+        warm = shared / "warm" / "App.csproj"  # as root: every lazy import happens before the privileges go
+        warm.parent.mkdir()
+        warm.write_text(CSPROJ_TEXT)
+        code = ("import os, sys; from pathlib import Path; from hatch_meadow.csproj import ensure_csproj\n"
+                "from hatch_meadow.errors import MeadowError\n"
+                "ensure_csproj(Path(sys.argv[2]))\n"
+                "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+                "try: ensure_csproj(Path(sys.argv[1]))\n"
+                "except MeadowError as e: print(e); sys.exit(2)\n")
+        run = subprocess.run([sys.executable, "-c", code, str(csproj), str(warm)], capture_output=True, text=True,
+                             check=False, cwd=shared, timeout=60)
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "belongs to another user (uid 0)" in run.stdout
+        assert csproj.read_text() == CSPROJ_TEXT
+        assert csproj.stat().st_uid == 0
+    finally:
+        shutil.rmtree(shared)
 
 
 # 6. sanitised output ----------------------------------------------------------------------------------------
