@@ -164,6 +164,24 @@ def test_check_reports_a_folder_others_can_write(tmp_path: Path) -> None:
     assert "chmod go-w" in run.stdout
 
 
+@posix_only
+def test_check_reports_a_readable_key_and_a_second_hard_link(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    generate_credentials(folder, device_id="dev-1", key_type="rsa-2048")
+    (folder / "private_key.pem").chmod(0o644)
+    (folder / "private_key_pass.txt").chmod(0o644)
+    os.link(folder / "private_key.pem", tmp_path / "copy-of-key.pem")
+    run = run_cli("check", "--dir", "c", "--strict", "--json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    codes = [(f["code"], f["file"]) for f in json.loads(run.stdout)["findings"]]  # warnings; --strict fails them
+    assert ("secret-readable", "private_key.pem") in codes
+    assert ("secret-readable", "private_key_pass.txt") in codes
+    assert ("secret-hard-link", "private_key.pem") in codes
+    human = run_cli("check", "--dir", "c", cwd=tmp_path)
+    assert human.returncode == 0  # warnings without --strict
+    assert "chmod 600" in human.stdout
+
+
 # 5. symlinks ------------------------------------------------------------------------------------------------
 
 
@@ -262,6 +280,36 @@ def test_a_user_who_cannot_keep_the_owner_is_refused_and_nothing_changes(tmp_pat
         shutil.rmtree(shared)
 
 
+@posix_only
+@pytest.mark.parametrize("command", [["fix", "--dir", "c"], ["clear", "--dir", "c", "--yes"],
+                                     ["generate", "--dir", "c", "--device-id", "dev-1", "--force"]])
+def test_a_symlinked_pass_file_is_never_written_through(tmp_path: Path, command: list[str]) -> None:
+    folder = tmp_path / "c"
+    generate_credentials(folder, device_id="dev-1", key_type="rsa-2048")
+    real = tmp_path / "real_pass.txt"
+    real.write_bytes((folder / "private_key_pass.txt").read_bytes() + b"\n")  # something fix would clean
+    (folder / "private_key_pass.txt").unlink()
+    (folder / "private_key_pass.txt").symlink_to(real)
+    before = real.read_bytes()
+    run = run_cli(*command, cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "is a symlink; hatch-meadow never writes credentials through one" in run.stderr
+    assert (folder / "private_key_pass.txt").is_symlink()
+    assert real.read_bytes() == before
+
+
+@posix_only
+def test_a_planted_state_link_in_the_project_is_never_written_through(project: Project, tmp_path: Path) -> None:
+    root = project()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / ".hatch-meadow").symlink_to(elsewhere)
+    for command in (["generate", "--device-id", "dev-1"], ["check"]):
+        run = run_cli(*command, cwd=root)
+        assert run.returncode in (0, 1), run.stdout + run.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
 # 6. sanitised output ----------------------------------------------------------------------------------------
 
 
@@ -279,6 +327,67 @@ def test_a_hostile_board_cannot_write_escape_sequences_to_the_terminal(tmp_path:
     assert run.returncode == 0, run.stderr
     assert "\x1b" not in run.stdout + run.stderr
     assert "\\x1b]0;pwned" in run.stdout + run.stderr
+
+
+def test_a_certificate_name_cannot_write_escape_sequences_to_the_terminal(tmp_path: Path) -> None:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder = tmp_path / "c"
+    generate_credentials(folder, device_id="dev-1", key_type="ec-p256", key_encryption="none")
+    key = serialization.load_pem_private_key((folder / "private_key.pem").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dev\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    (folder / "client_cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    for command in (["thumbprint", "--dir", "c", "--force"], ["check", "--dir", "c"]):
+        run = run_cli(*command, cwd=tmp_path)
+        assert "Traceback" not in run.stderr
+        assert "\x1b" not in run.stdout + run.stderr, command
+
+
+# 7. names and values that crash or confuse --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("table", "expected"), [
+    ('deploy-files = ["bad\\nname.txt"]', "deploy-files"),
+    ('deploy-files = ["esc\\u001bname.txt"]', "deploy-files"),
+    ('credentials-dir = "\\u0000"', "credentials-dir"),
+    ('csproj = "a\\u007fb.csproj"', "csproj"),
+])
+def test_control_characters_in_path_options_are_refused_before_any_board(project: Project, table: str,
+                                                                         expected: str) -> None:
+    root = project(table + "\n")
+    for command in (["check"], ["deploy", "--port", "sim://loop"]):
+        run = run_cli(*command, cwd=root)
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert f"tool.hatch.build.hooks.meadow.{expected}" in run.stderr
+        assert "Traceback" not in run.stderr
+        assert "\x1b" not in run.stderr
+
+
+# 8. bounded files ---------------------------------------------------------------------------------------------
+
+
+@posix_only
+def test_a_huge_pass_file_is_refused_by_size_not_read(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    generate_credentials(folder, device_id="dev-1", key_type="rsa-2048")
+    with (folder / "private_key_pass.txt").open("r+b") as handle:
+        handle.truncate(200 * 1024 * 1024)  # sparse: 200 MB by size, nothing on disk
+    for command in (["fix", "--dir", "c"], ["check", "--dir", "c"]):
+        run = run_cli(*command, cwd=tmp_path)
+        assert run.returncode in (1, 2), run.stdout + run.stderr
+        assert "far too large for a credential file" in run.stdout + run.stderr
+        assert "Traceback" not in run.stderr
+    assert (folder / "private_key_pass.txt").stat().st_size == 200 * 1024 * 1024
 
 
 # 7./8. the board's answers are bounded ----------------------------------------------------------------------
