@@ -44,10 +44,15 @@ def ensure_artifact_clean(path: Path, credential_paths: Iterable[str], secrets: 
     Raises:
         MeadowError: naming the artifact and the members (never their content); the artifact is removed.
     """
-    from hatch_meadow.secretscan import scan_archive
+    from hatch_meadow.scan import scan_archive_file
 
+    report = scan_archive_file(path, secrets)
+    if report.not_scanned and not report.hits:
+        raise MeadowError(f"{path.name} could not be checked for private keys: "
+                          + "; ".join(f"{where}: {why}" for where, why in report.not_scanned),
+                          hint="the artifact was kept; check it with `hatch-meadow scan` before publishing it")
     hits = [f"{m} (a credential file)" for m in find_credentials(list_archive(path), credential_paths)]
-    hits += [f"{h.where.split('!', 1)[1]} ({h.what})" for h in scan_archive(path, secrets)
+    hits += [f"{h.where.split('!', 1)[1]} ({h.what})" for h in report.hits
              if not any(h.where.endswith("!" + m.split(" (")[0]) for m in hits)]
     if not hits:
         return

@@ -3,15 +3,14 @@
 Recognised: PEM private-key blocks of any label (encrypted or not, OpenSSH included), DER private keys
 by structure (PKCS#1, PKCS#8, SEC1, EncryptedPrivateKeyInfo; a cheap ASN.1 length check first, then
 ``cryptography`` decides), PKCS#12 files by structure, pass files by name, and given secret byte
-strings (a set's key and passphrase). Pure functions on bytes and names, plus a bounded archive walk;
-never returns or prints the secret itself. The hook's sdist and wheel checks use it.
+strings (a set's key and passphrase). Pure functions on bytes and names;
+never returns or prints the secret itself. :mod:`hatch_meadow.scan` walks folders and archives with it.
 """
 
 from __future__ import annotations
 
 import re
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final
@@ -103,27 +102,3 @@ def scan_files(files: Iterable[tuple[str, Path]], secrets: Iterable[bytes] = ())
         if what:
             hits.append(Hit(shown, what))
     return hits
-
-
-def scan_archive(path: Path, secrets: Iterable[bytes] = ()) -> list[Hit]:
-    """Classify every member of a wheel (zip) or an sdist (tar, tar.gz)."""
-    wanted = list(secrets)
-    return [Hit(f"{path.name}!{name}", what) for name, data in _members(path)
-            if (what := classify(name, data, wanted))]
-
-
-def _members(path: Path) -> Iterator[tuple[str, bytes]]:
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if not info.is_dir() and info.file_size <= MAX_SCAN_BYTES:
-                    yield info.filename, archive.read(info)
-        return
-    import tarfile
-
-    with tarfile.open(path) as archive:
-        for member in archive:
-            if member.isfile() and member.size <= MAX_SCAN_BYTES:
-                handle = archive.extractfile(member)
-                if handle is not None:
-                    yield member.name, handle.read()

@@ -34,6 +34,8 @@ COMMANDS: Final = {
     "deploy": ("hatch_meadow.cli.deploy", "deploy_command",
                "Send the credentials (and optionally the app output) to the board."),
     "devices": ("hatch_meadow.cli.deploy", "devices", "List Meadow boards on USB serial (VID 0x2E6A)."),
+    "scan": ("hatch_meadow.cli.scan", "scan",
+             "Find private keys in files, folders, wheels, sdists and .mpak packages."),
     "untrack": ("hatch_meadow.cli.untrack", "untrack",
                 "Stop git tracking the private key and pass file, and ignore them."),
     "clear": ("hatch_meadow.cli.clear", "clear",
