@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatch_meadow.creds.profiles import DEFAULT_PROFILE
 from hatch_meadow.errors import InputError
 from hatch_meadow.findings import Finding, is_failure
 from hatch_meadow.names import CREDENTIAL_FILES
 from hatch_meadow.project_check import ProjectCheck, check_project
+
+if TYPE_CHECKING:
+    from hatch_meadow.creds.validate import CredentialReport
 
 
 @dataclass
@@ -56,8 +59,11 @@ def run_check(
     strict: bool = False,
     device_id: str | None = None,
     with_mbedtls: bool = False,
+    expires_within: int | None = None,
 ) -> FullCheck:
     """Check the project at ``project_dir`` (if it has a pyproject.toml) and its credentials.
+
+    ``expires_within``: a certificate that expires within this many days is an error (for scheduled jobs).
 
     Raises:
         ConfigurationError, InputError, ProjectFileError: as for the build; and when there is neither a
@@ -95,12 +101,31 @@ def run_check(
                                renew_before_days=config.renew_before_days if config else 30, strict=strict)
     result.credentials = report
     result.findings.extend(report.findings)
+    if expires_within is not None:
+        result.findings.extend(_expiry_findings(report, expires_within))
     from hatch_meadow.gitcheck import git_findings
 
     result.findings.extend(git_findings(directory, strict=strict))
     if with_mbedtls:
         result.mbedtls = real_mbedtls_verdict(directory, chosen_profile, report.parse)
     return result
+
+
+def _expiry_findings(report: CredentialReport, days: int) -> list[Finding]:
+    """``--expires-within DAYS``: an error when the certificate (still valid) expires within ``days``."""
+    from datetime import datetime, timedelta, timezone
+
+    from hatch_meadow.names import CLIENT_CERT
+
+    cert = report.certificate
+    now = datetime.now(timezone.utc)
+    if cert is None or cert.not_after < now or cert.not_after - now >= timedelta(days=days):
+        return []  # no certificate, or already expired (cert-expired says so), or far enough away
+    left = (cert.not_after - now).days
+    return [Finding("cert-expires-within", "error", CLIENT_CERT, f"the certificate expires in {left} day(s) "
+                    f"({cert.not_after:%Y-%m-%d %H:%M} UTC), within --expires-within {days}",
+                    "renew it before then: `hatch-meadow generate --force`, then "
+                    "register the new thumbprint")]
 
 
 def real_mbedtls_verdict(directory: Path, profile: str, predicted: str) -> dict[str, Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from hatch_meadow.config import MeadowConfig, load_config, with_default_device_id
 from hatch_meadow.errors import ConfigurationError
 from hatch_meadow.findings import Finding, is_failure
-from hatch_meadow.names import CREDENTIAL_FILES, PLUGIN_NAME
+from hatch_meadow.names import CREDENTIAL_FILES, PLUGIN_NAME, SECRET_FILES
 from hatch_meadow.project import HookTable, ProjectLayout, load_project_settings, resolve_layout
 
 if TYPE_CHECKING:
@@ -140,7 +140,28 @@ def check_project(root: Path, environ: dict[str, str] | None = None, *, with_csp
     for warning in patch.warnings:
         findings.append(Finding("csproj-item-condition", "warning", csproj_name, warning, None))
     findings.extend(_pending_findings(patch, config, csproj_name, root))
+    findings.extend(_release_findings(patch.verdicts if config.patch_csproj else patch.verdicts_before, csproj_name,
+                                      chosen.where))
     return ProjectCheck(root, chosen.where, config, layout, patch, tuple(findings))
+
+
+#: The safe setting: credentials in the app output for Debug builds only; releases get them through `deploy`.
+DEBUG_ONLY_CONDITION: Final = "'$(Configuration)' == 'Debug'"
+
+
+def _release_findings(verdicts: tuple[FileVerdict, ...], csproj_name: str, where: str) -> list[Finding]:
+    """The release-config guard (issue #12): secrets the csproj copies to the output of *every* configuration
+    end up in Release builds and in `meadow cloud package create` OTA packages sent to the whole fleet."""
+    secret = [v.file for v in verdicts if v.copied == "yes" and Path(v.file).name in SECRET_FILES]
+    if not secret:
+        return []
+    return [Finding(
+        "credentials-in-release-output", "warning", csproj_name,
+        f"{', '.join(secret)} {'is' if len(secret) == 1 else 'are'} copied to the build output of every "
+        "configuration, so Release builds and OTA packages (meadow cloud package create) carry the private key",
+        f'set {where}.csproj-condition = "{DEBUG_ONLY_CONDITION}" and put the credentials on boards with '
+        "`hatch-meadow deploy` (straight into the board's secrets store, never through the app output)",
+    )]
 
 
 def _pending_findings(patch: PatchResult, config: MeadowConfig, csproj_name: str, root: Path) -> list[Finding]:

@@ -61,7 +61,8 @@ def test_check_ok_project_exits_0_and_reports_pending_items(project: Project) ->
     assert project_part["csproj"]["up-to-date"] is False
     assert [p["file"] for p in project_part["csproj"]["pending"]] == [
         "client_cert.pem", "private_key.pem", "private_key_pass.txt"]
-    assert [f["code"] for f in report["findings"]] == ["csproj-pending", "credentials-pending"]
+    assert [f["code"] for f in report["findings"]] == ["csproj-pending", "credentials-in-release-output",
+                                                       "credentials-pending"]
     assert csproj_of(root).read_text() == CSPROJ
 
 

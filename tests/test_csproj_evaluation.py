@@ -549,7 +549,7 @@ def test_cli_check_warns_when_default_items_cannot_be_known(project: Project) ->
         "<Project>\n  <PropertyGroup Condition=\"'$(Configuration)' == 'Release'\">\n"
         "    <EnableDefaultNoneItems>false</EnableDefaultNoneItems>\n  </PropertyGroup>\n</Project>\n")
     report = json.loads(run_cli("check", "--project", ".", "--json", cwd=root).stdout)
-    warnings = [f["message"] for f in report["findings"] if f["severity"] == "warning"]
+    warnings = [f["message"] for f in report["findings"] if f["code"] == "csproj-item-condition"]
     assert len(warnings) == 1
     assert warnings[0].endswith("Directory.Build.props:3: EnableDefaultNoneItems is set only when '$(Configuration)'"
                                 " == 'Release'; hatch-meadow cannot tell whether the SDK's default items exist, so "

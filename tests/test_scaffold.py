@@ -189,7 +189,8 @@ def test_new_demo_app_builds_as_its_readme_says(tmp_path: Path) -> None:
     assert build.returncode == 0, build.stdout + build.stderr
     app = root / "MeadowApp"
     assert cn_of(app / "client_cert.pem") == "dev-001"
-    assert f'<ItemGroup Label="{ITEM_GROUP_LABEL}">' in (app / "MeadowApp.csproj").read_text()
+    assert (f'<ItemGroup Label="{ITEM_GROUP_LABEL}" Condition="\'$(Configuration)\' == \'Debug\'">'
+            in (app / "MeadowApp.csproj").read_text())  # the template's safe default: Debug builds only
     check = run_cli("check", "--strict", "--json", cwd=root)
     assert check.returncode == 0, check.stdout + check.stderr
     assert json.loads(check.stdout)["parse"] == "accept"
@@ -426,7 +427,7 @@ def test_update_replaces_a_built_csproj_and_the_next_build_repatches_it(tmp_path
     assert "<LangVersion>11.0</LangVersion>" in csproj.read_text()
     assert ITEM_GROUP_LABEL not in csproj.read_text()
     assert hatchling_build(root).returncode == 0
-    assert f'<ItemGroup Label="{ITEM_GROUP_LABEL}">' in csproj.read_text()
+    assert f'<ItemGroup Label="{ITEM_GROUP_LABEL}"' in csproj.read_text()
     assert scaffold.update_project(root, template=newer_template).changes == ()
 
 

@@ -11,6 +11,7 @@ import sys
 import tarfile
 import textwrap
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,40 @@ def test_the_build_hook_uses_the_same_scanner(tmp_path: Path) -> None:
 
     assert "scan_archive_file" in artifacts.ensure_artifact_clean.__code__.co_names
     assert scan.scan_archive_file(tmp_path / "none.whl").not_scanned  # a missing artifact is not "clean"
+
+
+# the release-config guard (issue #12 item 2) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("condition", [None, "'$(Configuration)' == 'Debug'"])
+def test_check_strict_fails_on_credentials_copied_for_every_configuration(project: Callable[..., Path],
+                                                                          condition: str | None) -> None:
+    root = project(f'device-id = "dev-1"\ncsproj-condition = "{condition}"\n' if condition else 'device-id = "dev-1"\n')
+    generate_credentials(root / "MeadowApp", device_id="dev-1", key_type="ec-p256")
+    strict = subprocess.run([sys.executable, "-m", "hatch_meadow", "check", "--strict", "--json"], cwd=root,
+                            capture_output=True, text=True, timeout=120, check=False)
+    codes = [f["code"] for f in json.loads(strict.stdout)["findings"]]
+    if condition is None:
+        assert strict.returncode == 1
+        assert "credentials-in-release-output" in codes
+        human = subprocess.run([sys.executable, "-m", "hatch_meadow", "check"], cwd=root, capture_output=True,
+                               text=True, timeout=120, check=False)
+        assert human.returncode == 0  # a warning without --strict
+        assert "csproj-condition = \"'$(Configuration)' == 'Debug'\"" in human.stdout
+    else:
+        assert strict.returncode == 0, strict.stdout
+        assert "credentials-in-release-output" not in codes
+
+
+def test_check_expires_within(tmp_path: Path) -> None:
+    generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256", days=10)
+    soon = run_scan_cli("check", "--dir", "c", "--expires-within", "30", "--json", cwd=tmp_path)
+    assert soon.returncode == 1
+    assert "cert-expires-within" in [f["code"] for f in json.loads(soon.stdout)["findings"]]
+    assert run_scan_cli("check", "--dir", "c", "--expires-within", "5", cwd=tmp_path).returncode == 0
+    assert run_scan_cli("check", "--dir", "c", "--expires-within", "0", cwd=tmp_path).returncode == 2
+
+
+def run_scan_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hatch_meadow", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120, check=False)

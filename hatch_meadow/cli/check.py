@@ -29,9 +29,11 @@ if TYPE_CHECKING:
 @click.option("--with-mbedtls", is_flag=True,
               help="Also run the real Mbed TLS 2.28 parser (hatch-meadow[mbedtls], else the system's "
                    "Mbed TLS 2.28) and show both verdicts.")
+@click.option("--expires-within", "expires_within", type=click.IntRange(1, 36500), default=None, metavar="DAYS",
+              help="Exit 1 when the certificate expires within DAYS days (for scheduled jobs).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def check(project: Path, directory: Path | None, profile: str | None, device_id: str | None, strict: bool,
-          with_mbedtls: bool, as_json: bool) -> int:
+          with_mbedtls: bool, expires_within: int | None, as_json: bool) -> int:
     """Predict exactly whether the board's Mbed TLS accepts the credentials, and why not.
 
     Also validates every [tool.hatch.build.hooks.meadow] table as the hook would and reports the csproj.
@@ -43,7 +45,7 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
 
     try:
         result = run_check(project.resolve(), credentials_dir=directory, profile=profile, strict=strict,
-                           device_id=device_id, with_mbedtls=with_mbedtls)
+                           device_id=device_id, with_mbedtls=with_mbedtls, expires_within=expires_within)
     except InputError as exc:
         missing = exc.__cause__
         if isinstance(missing, MbedTLSUnavailable):  # say what is missing, and what to install on this Python
