@@ -101,3 +101,9 @@ class DeviceTimeoutError(DeviceError):
 
 class DeviceRejectedError(DeviceError):
     """The board answered a request with an error."""
+
+
+class NetworkError(MeadowError):
+    """A server could not be reached or does not speak the protocol (not a verdict on the credentials)."""
+
+    exit_code: ClassVar[int] = EXIT_DEVICE

@@ -10,6 +10,7 @@ source scripts/venv.sh
 echo "test.sh: Python $PY_VERSION ($PY), venv $VENV"
 "$VENV_PY" -m pip install -q --disable-pip-version-check -e '.[test,lint]'
 ensure_real_mbedtls
+ensure_mosquitto
 "$VENV_PY" -m ruff check hatch_meadow tests benchmarks
 echo "test.sh: ruff ok"
 "$VENV_PY" -m mypy

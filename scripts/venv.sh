@@ -82,3 +82,28 @@ _install_system_mbedtls() {
   echo "installing $package $candidate (Mbed TLS 2.28) with apt-get"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$package" >/dev/null
 }
+
+# Debian's mosquitto, the real MQTT broker the verify-tls tests start and stop themselves (port 0 style, on
+# 127.0.0.1). Installed with apt-get when missing and possible; otherwise those tests are skipped, saying why.
+ensure_mosquitto() {
+  if command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; then
+    echo "mosquitto: $( (mosquitto -h 2>/dev/null || /usr/sbin/mosquitto -h 2>/dev/null) | head -1)"
+    return 0
+  fi
+  local sudo=""
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "WARNING: no mosquitto and no apt-get: the verify-tls broker tests are skipped"; return 0
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      echo "WARNING: no mosquitto (run 'sudo apt-get install mosquitto'): the verify-tls broker tests are skipped"
+      return 0
+    fi
+  fi
+  echo "installing mosquitto with apt-get (for the verify-tls tests)"
+  $sudo apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends mosquitto >/dev/null 2>&1 \
+    || echo "WARNING: apt-get could not install mosquitto: the verify-tls broker tests are skipped"
+  # The package's service is not wanted: the tests start their own brokers.
+  $sudo service mosquitto stop >/dev/null 2>&1 || true
+}

@@ -36,6 +36,8 @@ COMMANDS: Final = {
     "devices": ("hatch_meadow.cli.deploy", "devices", "List Meadow boards on USB serial (VID 0x2E6A)."),
     "scan": ("hatch_meadow.cli.scan", "scan",
              "Find private keys in files, folders, wheels, sdists and .mpak packages."),
+    "verify-tls": ("hatch_meadow.cli.verify_tls", "verify_tls",
+                   "Try the credentials against the server: TLS handshake, MQTT CONNECT."),
     "untrack": ("hatch_meadow.cli.untrack", "untrack",
                 "Stop git tracking the private key and pass file, and ignore them."),
     "clear": ("hatch_meadow.cli.clear", "clear",
