@@ -29,6 +29,8 @@ COMMANDS: Final = {
     "fix": ("hatch_meadow.cli.fix", "fix",
             "Re-encode a rejected key and clean the pass file, keeping key and passphrase."),
     "import-pfx": ("hatch_meadow.cli.fix", "import_pfx_command", "Turn a PFX/P12 into the three credential files."),
+    "rotate": ("hatch_meadow.cli.rotate", "rotate",
+               "Replace the credentials, keeping the old thumbprint registered for now."),
     "thumbprint": ("hatch_meadow.cli.thumbprint", "thumbprint",
                    "Print the certificate's SHA-1/SHA-256 thumbprints and the az line."),
     "deploy": ("hatch_meadow.cli.deploy", "deploy_command",
