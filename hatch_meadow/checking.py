@@ -45,7 +45,7 @@ class FullCheck:
             "profile": self.profile,
             "findings": [f.to_json() for f in self.findings],
             "thumbprints": creds["thumbprints"] if creds else None,
-            "credentials-dir": str(self.directory) if self.directory else None,
+            "credentials_dir": str(self.directory) if self.directory else None,
             "project": self.project.to_json(strict=self.strict) if self.project else None,
             "mbedtls": self.mbedtls,
         }

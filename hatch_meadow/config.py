@@ -74,11 +74,11 @@ class MeadowConfig:
     skip: bool = field(default=False, metadata={"env_only": True})
 
     def to_json(self) -> dict[str, Any]:
-        """The options as a JSON-ready dict keyed by their TOML names."""
+        """The options as a JSON-ready dict, keyed snake_case like every JSON key (``device-id`` → ``device_id``)."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name.replace("_", "-")] = list(value) if isinstance(value, tuple) else value
+            out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
 

@@ -49,8 +49,8 @@ class ProjectCheck:
             "config": self.config.to_json() if self.config else None,
             "csproj": None if self.layout is None else {
                 "path": _rel(self.layout.csproj, self.root),
-                "credentials-dir": _rel(self.layout.credentials_dir, self.root),
-                "up-to-date": self.csproj is not None and not self.csproj.changed,
+                "credentials_dir": _rel(self.layout.credentials_dir, self.root),
+                "up_to_date": self.csproj is not None and not self.csproj.changed,
                 "pending": [] if self.csproj is None else [
                     {"file": c.file, "action": c.action, "detail": c.detail, "line": c.line}
                     for c in self.csproj.changes if c.action != "unchanged"

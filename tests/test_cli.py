@@ -56,9 +56,9 @@ def test_check_ok_project_exits_0_and_reports_pending_items(project: Project) ->
         "reject", "n/a", "meadow-f7", None)
     project_part = report["project"]
     assert project_part["table"] == "tool.hatch.build.hooks.meadow"
-    assert project_part["config"]["device-id"] == "demo-app"
+    assert project_part["config"]["device_id"] == "demo-app"
     assert project_part["csproj"]["path"] == "MeadowApp/MeadowApp.csproj"
-    assert project_part["csproj"]["up-to-date"] is False
+    assert project_part["csproj"]["up_to_date"] is False
     assert [p["file"] for p in project_part["csproj"]["pending"]] == [
         "client_cert.pem", "private_key.pem", "private_key_pass.txt"]
     assert [f["code"] for f in report["findings"]] == ["csproj-pending", "credentials-in-release-output",

@@ -480,7 +480,7 @@ def test_generate_cli_json_has_thumbprints_and_no_secrets(cli: Cli, tmp_path: Pa
     sha1 = hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
     sha256 = hashlib.sha256(der).hexdigest().upper()
     assert payload["thumbprints"] == {"sha1": sha1, "sha256": sha256}
-    assert (payload["ok"], payload["device-id"], payload["key-type"], payload["key-encryption"],
+    assert (payload["ok"], payload["device_id"], payload["key_type"], payload["key_encryption"],
             payload["passphrase"]) == (True, DEVICE, "ec-p256", "aes-256", "generated")
     assert payload["files"] == [str(target / n) for n in CREDENTIAL_FILES]
     assert payload["az"] == (f"az iot hub device-identity create --hub-name YOUR-IOT-HUB --device-id {DEVICE} "
@@ -528,7 +528,7 @@ def test_thumbprint_json_matches_openssl_fingerprints(cli: Cli, generated: Path)
     cert = generated / CLIENT_CERT
     assert payload["sha1"] == _openssl_fingerprint(cert, "sha1")
     assert payload["sha256"] == _openssl_fingerprint(cert, "sha256")
-    assert payload["device-id"] == DEVICE
+    assert payload["device_id"] == DEVICE
 
 
 def test_thumbprint_az_line_is_exact(cli: Cli, generated: Path) -> None:

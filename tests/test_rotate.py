@@ -18,7 +18,6 @@ from hatch_meadow.creds.generate import generate_credentials
 from hatch_meadow.creds.thumbprint import load_thumbprint
 from hatch_meadow.creds.validate import check_credentials
 
-
 #: Read at import: the autouse fixture clears HATCH_MEADOW_* variables before each test.
 KILLS = int(os.environ.get("HATCH_MEADOW_KILLS", "12"))
 

@@ -7,6 +7,9 @@ import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+#: Version of every --json object's layout (hatch_meadow/schemas/); raised when a key changes meaning or goes.
+SCHEMA_VERSION = 1
+
 if TYPE_CHECKING:  # rich is imported on first use: plain commands never pay for it
     from rich.console import Console
 
@@ -38,6 +41,7 @@ def out_console() -> Console:
 
 
 def emit_json(payload: dict[str, Any]) -> None:
-    """Write exactly one JSON object to stdout."""
+    """Write exactly one JSON object to stdout: ``schema_version`` first, keys snake_case (hatch_meadow/schemas/)."""
+    payload = {"schema_version": SCHEMA_VERSION, **payload}
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()

@@ -81,8 +81,8 @@ def _report(made: Generated, env_name: str, *, as_json: bool) -> int:
     az = az_register_command(made.device_id, made.sha256)
     if as_json:
         emit_json({"ok": True, "directory": str(made.directory), "files": [str(p) for p in made.files],
-                   "device-id": made.device_id, "key-type": made.key_type, "key-encryption": made.key_encryption,
-                   "passphrase": made.passphrase_source, "not-after": made.not_after.isoformat(),
+                   "device_id": made.device_id, "key_type": made.key_type, "key_encryption": made.key_encryption,
+                   "passphrase": made.passphrase_source, "not_after": made.not_after.isoformat(),
                    "thumbprints": {"sha1": made.sha1, "sha256": made.sha256}, "az": az})
         return 0
     for path in made.files:

@@ -52,7 +52,7 @@ def rotate(project: Path, directory: Path | None, key_type: str | None, key_encr
         assert done.new_sha256 is not None
         az = az_update_command(done.device_id, done.new_sha256, done.new_sha256, hub)
         if as_json:
-            emit_json({"schema_version": 1, "ok": True, "finished": True, **done.to_json(), "az": az})
+            emit_json({"ok": True, "finished": True, **done.to_json(), "az": az})
         else:
             click.echo(printable(f"rotation finished: the old certificate {done.old_sha256} is no longer needed; "
                                  f"deleted its copy {done.retired}"))
@@ -79,7 +79,7 @@ def rotate(project: Path, directory: Path | None, key_type: str | None, key_encr
     assert rotation.new_sha256 is not None
     az = az_update_command(rotation.device_id, rotation.new_sha256, rotation.old_sha256, hub)
     if as_json:
-        emit_json({"schema_version": 1, "ok": True, "finished": False, **rotation.to_json(), "az": az})
+        emit_json({"ok": True, "finished": False, **rotation.to_json(), "az": az})
         return 0
     if unusable is not None:
         click.echo(printable(f"note: the old set was not usable ({unusable}), so no board can be using it; its "

@@ -37,8 +37,9 @@ def thumbprint(directory: Path | None, project: Path, hub: str | None, force: bo
     unusable = _unusable_reason(directory)
     show_az = unusable is None or force
     if as_json:
-        emit_json({"device-id": tp.device_id, "sha1": tp.sha1, "sha256": tp.sha256, "usable": unusable is None,
-                   "usable_reason": unusable, "az": tp.az_command(hub) if show_az else None})
+        emit_json({"ok": unusable is None, "device_id": tp.device_id, "sha1": tp.sha1, "sha256": tp.sha256,
+                   "usable": unusable is None, "usable_reason": unusable,
+                   "az": tp.az_command(hub) if show_az else None})
         return 0 if unusable is None else 1
     from hatch_meadow.textsafe import printable
 

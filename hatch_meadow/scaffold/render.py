@@ -36,7 +36,7 @@ class RenderResult:
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready summary."""
-        return {"ok": True, "dest": str(self.dest), "template": self.template, "hatch-meadow-version": __version__,
+        return {"ok": True, "dest": str(self.dest), "template": self.template, "hatch_meadow_version": __version__,
                 "answers": self.answers, "files": list(self.files)}
 
 

@@ -89,7 +89,7 @@ class UpdateResult:
     def to_json(self) -> dict[str, object]:
         """A JSON-ready summary, the diff included."""
         return {"ok": True, "dest": str(self.dest), "mode": self.mode, "template": self.template,
-                "from-version": self.from_version, "to-version": self.to_version, "applied": self.applied,
+                "from_version": self.from_version, "to_version": self.to_version, "applied": self.applied,
                 "changes": [{"path": c.path, "action": c.action, "detail": c.detail} for c in self.changes],
                 "conflicts": list(self.conflicts), "notes": list(self.notes), "diff": self.diff}
 

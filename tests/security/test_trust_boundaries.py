@@ -99,7 +99,7 @@ def test_allow_outside_project_is_the_documented_escape(project: Project, tmp_pa
     root = project(f'credentials-dir = "{keys}"\nallow-outside-project = true\n')
     run = run_cli("check", "--json", cwd=root)
     assert run.returncode in (0, 1), run.stderr
-    assert json.loads(run.stdout)["project"]["csproj"]["credentials-dir"] == str(keys)
+    assert json.loads(run.stdout)["project"]["csproj"]["credentials_dir"] == str(keys)
 
 
 # 3. local ports only for credentials ---------------------------------------------------------------------------
