@@ -22,11 +22,11 @@ def test_config_defaults_match_the_contract() -> None:
     config = load_config({}, WHERE, environ={})
     assert config == MeadowConfig()
     assert config.to_json() == {
-        "csproj": None, "credentials-dir": None, "credentials": "generate", "device-id": None,
-        "key-type": "rsa-2048", "key-encryption": "aes-256", "passphrase-env": "HATCH_MEADOW_KEY_PASSPHRASE",
-        "validity-days": 365, "renew-before-days": 30, "profile": "meadow-f7", "patch-csproj": True,
-        "copy-mode": "Always", "csproj-condition": None, "deploy": False, "port": "auto", "deploy-files": [],
-        "output-dir": None, "reboot": True, "strict": False, "allow-outside-project": False, "skip": False,
+        "csproj": None, "credentials_dir": None, "credentials": "generate", "device_id": None,
+        "key_type": "rsa-2048", "key_encryption": "aes-256", "passphrase_env": "HATCH_MEADOW_KEY_PASSPHRASE",
+        "validity_days": 365, "renew_before_days": 30, "profile": "meadow-f7", "patch_csproj": True,
+        "copy_mode": "Always", "csproj_condition": None, "deploy": False, "port": "auto", "deploy_files": [],
+        "output_dir": None, "reboot": True, "strict": False, "allow_outside_project": False, "skip": False,
     }
 
 
