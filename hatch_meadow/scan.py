@@ -71,9 +71,14 @@ class _Budget:
     compressed: int
     expanded: int = 0
     members: int = 0
+    entries: int = 0
 
     def check_declared(self, size: int, where: str) -> None:
-        """Refuse before reading when a member's header alone breaks a limit."""
+        """Refuse before reading when a member's header alone breaks a limit (every entry counts, folders and
+        links included: a tar of a million empty folders is a bomb too)."""
+        self.entries += 1
+        if self.entries > MAX_MEMBERS:
+            raise ArchiveRefused(f"more than {MAX_MEMBERS} entries (an archive bomb?)")
         if self.expanded + size > MAX_EXPANDED_BYTES:
             raise ArchiveRefused(f"{where} would expand past {MAX_EXPANDED_BYTES >> 20} MiB (an archive bomb?)")
 
@@ -221,15 +226,15 @@ def _members(handle: IO[bytes], budget: _Budget) -> Iterator[tuple[str, IO[bytes
     if head[:2] == b"PK":
         with zipfile.ZipFile(handle) as archive:
             for info in archive.infolist():
+                budget.check_declared(info.file_size, info.filename)
                 if not info.is_dir():
-                    budget.check_declared(info.file_size, info.filename)
                     with archive.open(info) as member:
                         yield info.filename, member
         return
     with tarfile.open(fileobj=handle, mode="r:*") as archive:
         for entry in archive:
+            budget.check_declared(entry.size if entry.isfile() else 0, entry.name)
             if entry.isfile():
-                budget.check_declared(entry.size, entry.name)
                 extracted = archive.extractfile(entry)
                 if extracted is not None:
                     yield entry.name, extracted

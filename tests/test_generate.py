@@ -603,7 +603,8 @@ def test_clear_json_lists_cleared_files(cli: Cli, generated: Path) -> None:
     """`clear --yes --json` lists the three emptied paths."""
     run = cli("clear", "--dir", str(generated), "--yes", "--json")
     assert run.code == 0, run.err
-    assert json.loads(run.out) == {"schema_version": 1, "ok": True, "cleared": [str(generated / n) for n in CREDENTIAL_FILES]}
+    assert json.loads(run.out) == {"schema_version": 1, "ok": True,
+                                   "cleared": [str(generated / n) for n in CREDENTIAL_FILES]}
 
 
 def test_clear_without_yes_and_no_tty_exits_2_unchanged(cli: Cli, generated: Path) -> None:

@@ -157,6 +157,21 @@ def test_a_zip_bomb_is_refused(tmp_path: Path) -> None:
     assert "archive bomb" in reason
 
 
+def test_a_tar_of_endless_empty_folders_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hatch_meadow import scan
+
+    monkeypatch.setattr(scan, "MAX_MEMBERS", 500)  # the real limit is 100,000: same code path, faster
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for index in range(600):
+            info = tarfile.TarInfo(f"d{index}")
+            info.type = tarfile.DIRTYPE
+            archive.addfile(info)
+    (tmp_path / "dirs.tar.gz").write_bytes(buffer.getvalue())
+    report = scan.scan_paths([tmp_path / "dirs.tar.gz"])
+    assert [why for _, why in report.not_scanned] == ["archive refused: more than 500 entries (an archive bomb?)"]
+
+
 @posix_only
 def test_links_out_of_the_tree_loops_and_fifos_are_not_followed(tmp_path: Path, creds: Path) -> None:
     out = tmp_path / "out"
