@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Final
 
 from hatch_meadow.creds.mbedtls_errors import ERROR_NAMES, error_name
+from hatch_meadow.mbedtls_abi import DlInfo, X509CrtHead
 
 __all__ = ["ERROR_NAMES", "MbedTLSUnavailable", "ParseResult", "RealMbedTLS", "error_name", "load", "main"]
 
@@ -97,59 +98,6 @@ class ParseResult:
         return self.code == 0
 
 
-# --- mbedtls_x509_crt layout (2.28, LP64) -------------------------------------------------------
-# mbedtls_pk_check_pair() needs a pointer to the `pk` member of the first certificate, so the head
-# of the structure (everything up to and including `pk`) is mirrored here. The layout is checked at
-# run time (`_first_cert_pk`) before the pointer is used.
-
-
-class _X509Buf(ctypes.Structure):
-    _fields_ = (
-        ("tag", ctypes.c_int),
-        ("len", ctypes.c_size_t),
-        ("p", ctypes.c_void_p),
-    )
-
-
-class _Asn1NamedData(ctypes.Structure):
-    _fields_ = (
-        ("oid", _X509Buf),
-        ("val", _X509Buf),
-        ("next", ctypes.c_void_p),
-        ("next_merged", ctypes.c_ubyte),
-    )
-
-
-class _X509Time(ctypes.Structure):
-    _fields_ = tuple((field, ctypes.c_int) for field in ("year", "mon", "day", "hour", "min", "sec"))
-
-
-class _PkContext(ctypes.Structure):
-    _fields_ = (
-        ("pk_info", ctypes.c_void_p),
-        ("pk_ctx", ctypes.c_void_p),
-    )
-
-
-class _X509CrtHead(ctypes.Structure):
-    _fields_ = (
-        ("own_buffer", ctypes.c_int),
-        ("raw", _X509Buf),
-        ("tbs", _X509Buf),
-        ("version", ctypes.c_int),
-        ("serial", _X509Buf),
-        ("sig_oid", _X509Buf),
-        ("issuer_raw", _X509Buf),
-        ("subject_raw", _X509Buf),
-        ("issuer", _Asn1NamedData),
-        ("subject", _Asn1NamedData),
-        ("valid_from", _X509Time),
-        ("valid_to", _X509Time),
-        ("pk_raw", _X509Buf),
-        ("pk", _PkContext),
-    )
-
-
 _ASN1_SEQUENCE_TAG: Final = 0x30
 
 
@@ -181,24 +129,15 @@ def _system_libraries() -> tuple[str, str]:
     return SYSTEM_LIBRARIES
 
 
-class _DlInfo(ctypes.Structure):
-    _fields_ = (
-        ("dli_fname", ctypes.c_char_p),
-        ("dli_fbase", ctypes.c_void_p),
-        ("dli_sname", ctypes.c_char_p),
-        ("dli_saddr", ctypes.c_void_p),
-    )
-
-
 def _loaded_from(library: ctypes.CDLL, symbol: str, fallback: str) -> str:
     """The file a loaded library's ``symbol`` comes from (``dladdr``), or ``fallback`` where unavailable."""
     try:
         dladdr = ctypes.CDLL(None).dladdr
     except (OSError, AttributeError):  # not glibc / no dladdr in the global scope
         return fallback
-    dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+    dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(DlInfo)]
     dladdr.restype = ctypes.c_int
-    info = _DlInfo()
+    info = DlInfo()
     address = ctypes.addressof(ctypes.c_char.in_dll(library, symbol))
     if not dladdr(address, ctypes.byref(info)) or not info.dli_fname:
         return fallback
@@ -389,7 +328,7 @@ class RealMbedTLS:
 
     def _first_cert_pk(self, chain: ctypes.Array[ctypes.c_char]) -> int:
         """Address of ``chain->pk``, after checking that the mirrored layout matches this library."""
-        head = _X509CrtHead.from_buffer(chain)
+        head = X509CrtHead.from_buffer(chain)
         raw_start = head.raw.p or 0
         pk_raw_start = head.pk_raw.p or 0
         layout_ok = (
@@ -403,7 +342,7 @@ class RealMbedTLS:
             raise MbedTLSUnavailable(
                 f"unexpected mbedtls_x509_crt layout in Mbed TLS {self.version}; only 2.28 is supported"
             )
-        return ctypes.addressof(chain) + _X509CrtHead.pk.offset
+        return ctypes.addressof(chain) + X509CrtHead.pk.offset
 
 
 @functools.cache
