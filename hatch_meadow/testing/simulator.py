@@ -33,18 +33,17 @@ from typing import Final
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PRIVATE_KEY
 from hatch_meadow.protocol.codes import (
     DEVICE_WATCHDOG_S,
-    FILE_INFO_SIZE,
     MAX_PACKET_BYTES,
     RequestType,
     ResponseType,
 )
 from hatch_meadow.protocol.framing import FrameDecoder, encode_frame
-from hatch_meadow.protocol.packets import DataPacket, FileInfo, Message, PacketError, parse_packet
+from hatch_meadow.protocol.packets import DataPacket, Message, PacketError, parse_packet
 from hatch_meadow.protocol.paths import MEADOW_ROOT
-from hatch_meadow.testing.board_files import FileOperations, resolve_file_path
-from hatch_meadow.testing.download import Download
+from hatch_meadow.testing.board_files import FileOperations
+from hatch_meadow.testing.download import Download, DownloadOperations
 from hatch_meadow.testing.faults import Faults
-from hatch_meadow.testing.replies import PROCESSING_ERROR, decode_name, error, info, reply
+from hatch_meadow.testing.replies import error, info, reply
 
 __all__ = ["Faults", "SimulatedMeadow"]
 
@@ -62,7 +61,7 @@ DEFAULT_SERIAL_NUMBER: Final = "3A1F0C2B7D45"
 DEFAULT_DEVICE_NAME: Final = "MeadowF7"
 DEFAULT_OS_VERSION: Final = "2.0.1.0"
 
-class SimulatedMeadow(FileOperations):
+class SimulatedMeadow(FileOperations, DownloadOperations):
     """A Meadow F7 board speaking HCOM, without I/O (spec §15).
 
     State is plain attributes so tests can set it up and inspect it: ``files`` (full paths such as
@@ -299,102 +298,6 @@ class SimulatedMeadow(FileOperations):
             replies.append(info(f"Meadow is expecting a different CLI Protocol version, got {parsed.version}"))
         handler = self._handlers.get(parsed.type, self._on_unknown)
         return replies + handler(parsed, now)
-
-    # -- downloads (spec §7) ----------------------------------------------------------------------------
-
-    def _on_start(self, request: Message, now: float) -> list[Message]:
-        if self.runtime_enabled:
-            return [error("Mono must be disabled for file download"), reply(ResponseType.INIT_DOWNLOAD_FAIL),
-                    reply(ResponseType.TEXT_CONCLUDED)]
-        try:
-            info = FileInfo.unpack(request.payload)
-        except PacketError:
-            return [error(PROCESSING_ERROR), reply(ResponseType.TEXT_CONCLUDED)]
-        name = decode_name(request.payload[FILE_INFO_SIZE:])
-        path = resolve_file_path(name)
-        if path is not None and self._link_dies(path, self.faults.dead_at_start_suffix):
-            return []
-        if path is None:
-            # No INIT_DOWNLOAD_FAIL on this path (spec §7.2).
-            return [error(f"Path name '{name}' is invalid"), reply(ResponseType.TEXT_CONCLUDED),
-                    error(PROCESSING_ERROR)]
-        replies = [reply(ResponseType.TEXT_ACCEPTED)]
-        self.starts[path] += 1
-        if self.faults.init_fail_times > 0:
-            self.faults.init_fail_times -= 1
-            self._fire("init_fail")
-            # sim: CONCLUDED follows a failed open (unconfirmed on hardware, spec §7.3).
-            reason = f"File '{path}' Init for download failed because another file is being processed"
-            return [*replies, reply(ResponseType.INIT_DOWNLOAD_FAIL, reason), reply(ResponseType.TEXT_CONCLUDED)]
-        # Delete, then create (Meadow issue #855 workaround), and arm the watchdog (spec §7.3).
-        self.files.pop(path, None)
-        self.files[path] = b""
-        self._download = Download(path=path, size=info.size, crc=info.crc, deadline=now + self.watchdog_s)
-        return [*replies, reply(ResponseType.INIT_DOWNLOAD_OKAY)]
-
-    def _on_data(self, packet: DataPacket, now: float) -> list[Message]:
-        download = self._download
-        if download is None:
-            return []  # data outside a download is ignored (spec §15)
-        download.packets += 1
-        self.data_packets += 1
-        faults = self.faults
-        number = self.data_packets if faults.session_packets else download.packets
-        if faults.drop_data_packet == number:
-            faults.drop_data_packet = None
-            self._fire("drop_data_packet")
-            return []  # lost on the way: no CRC update, no watchdog re-arm
-        data = packet.data
-        suffix = faults.corrupt_path_suffix
-        if (faults.corrupt_data_packet == number or (suffix and download.path.endswith(suffix))) and data:
-            if faults.corrupt_data_packet == number:
-                faults.corrupt_data_packet = None
-            self._fire("corrupt_data_packet")
-            data = bytes([data[0] ^ 0xFF]) + data[1:]
-        replies = download.append(data, now + self.watchdog_s)
-        if faults.resend_after_packet == number:
-            faults.resend_after_packet = None
-            self._fire("resend")
-            return replies + self._abort_download(download)
-        if faults.pause_after_packet == number:
-            faults.pause_after_packet = None
-            self._fire("pause_after_packet")
-            self._paused_until = now + faults.pause_s
-        if faults.stall_after_packets == number:
-            faults.stall_after_packets = None
-            self._fire("stall_after_packets")
-            self._stalled = True
-        return replies
-
-    def _abort_download(self, download: Download) -> list[Message]:
-        """Watchdog expiry: delete the partial file, clear the receive buffer, ask for a resend (§7.5)."""
-        self._download = None
-        self.files.pop(download.path, None)
-        self._decoder = FrameDecoder()
-        if self.faults.watchdog_clears_input:
-            self._fire("watchdog_cleared_input")
-            self._held_packets.clear()
-            self._unread.clear()
-        return [reply(ResponseType.DNLD_FAIL_RESEND, f"File '{download.path}' download failed, resend")]
-
-    def _on_end(self, request: Message, now: float) -> list[Message]:
-        download = self._download
-        concluded = reply(ResponseType.TEXT_CONCLUDED)
-        if download is None:
-            return [error("'End' command received, but no active download"), concluded]
-        self._download = None
-        # sim: a failed file stays on the flash as written; the spec does not say it is deleted.
-        self.files[download.path] = bytes(download.buffer)
-        if self._link_dies(download.path, self.faults.dead_after_end_suffix):
-            return []
-        return [download.verdict(), concluded]
-
-    def _link_dies(self, path: str, suffix: str | None) -> bool:
-        if suffix is None or not path.endswith(suffix):
-            return False
-        self._fire("link_died")
-        self.faults.silent = True
-        return True
 
     def power_cycle(self) -> None:
         """Power off and on (after a ``dead_…`` fault, or any time): faults cleared, whatever download was open
