@@ -121,9 +121,14 @@ def _handshake_refused(result: TlsResult, exc: ssl.SSLError) -> TlsResult:
     if "WRONG_VERSION_NUMBER" in reason or "RECORD_LAYER" in reason or "UNEXPECTED_EOF" in reason:
         raise NetworkError(f"{result.host}:{result.port}: the server does not speak TLS ({reason})",
                            hint="check the port: IoT Hub's MQTT over TLS is 8883") from exc
-    alert = reason.removeprefix("SSLV3_ALERT_").removeprefix("TLSV1_ALERT_").replace("_", " ").lower()
-    result.reason = f"the server refused the handshake (alert: {alert}); the certificate is not accepted there"
+    result.reason = f"the server refused the handshake (alert: {_alert(exc)}); the certificate is not accepted there"
     return result
+
+
+def _alert(exc: ssl.SSLError) -> str:
+    """OpenSSL's reason for a received alert, as words: ``TLSV1_ALERT_UNKNOWN_CA`` → ``unknown ca``."""
+    reason = exc.reason or str(exc)
+    return reason.removeprefix("SSLV3_ALERT_").removeprefix("TLSV1_ALERT_").replace("_", " ").lower()
 
 
 def _session(conn: ssl.SSLSocket) -> dict[str, Any]:
@@ -145,8 +150,7 @@ def _connect_mqtt(conn: ssl.SSLSocket, result: TlsResult, timeout: float) -> Non
         conn.sendall(encode_connect(device, azure_username(result.host, device)))
         reply = _read_exactly(conn, 4)
     except ssl.SSLError as exc:  # TLS 1.3 servers report a refused certificate only now; 1.2 ones may too
-        alert = (exc.reason or str(exc)).removeprefix("SSLV3_ALERT_").removeprefix("TLSV1_ALERT_")
-        result.reason = f"the server refused the certificate after the handshake (alert: {alert.lower()})"
+        result.reason = f"the server refused the certificate after the handshake (alert: {_alert(exc)})"
         return
     except TimeoutError as exc:
         raise NetworkError(f"{result.host}:{result.port}: no CONNACK within {timeout:.0f} s",

@@ -35,6 +35,7 @@ def rotate(project: Path, directory: Path | None, key_type: str | None, key_encr
     """
     from hatch_meadow.cli.console import emit_json
     from hatch_meadow.config import hub_name_problem
+    from hatch_meadow.creds.validate import unusable_reason
     from hatch_meadow.errors import InputError
     from hatch_meadow.rotation import RETIRED_DIR, az_update_command, finish_rotation, start_rotation
     from hatch_meadow.settings import resolve_settings
@@ -74,7 +75,7 @@ def rotate(project: Path, directory: Path | None, key_type: str | None, key_encr
                              days=days or config.validity_days, passphrase=passphrase_from_env(os.environ, env_name),
                              passphrase_source=f"env:{env_name}", force=True)
 
-    unusable = _unusable_reason(target)
+    unusable = unusable_reason(target)
     rotation = start_rotation(target, root / RETIRED_DIR, make_new)
     assert rotation.new_sha256 is not None
     az = az_update_command(rotation.device_id, rotation.new_sha256, rotation.old_sha256, hub)
@@ -90,9 +91,3 @@ def rotate(project: Path, directory: Path | None, key_type: str | None, key_encr
     click.echo(printable(az))
     click.echo("then deploy the new set to each device (hatch-meadow deploy), and finish: hatch-meadow rotate --finish")
     return 0
-
-
-def _unusable_reason(directory: Path) -> str | None:
-    from hatch_meadow.creds.validate import check_credentials
-
-    return check_credentials(directory).usable_reason if (directory / "client_cert.pem").is_file() else None

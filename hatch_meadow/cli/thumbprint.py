@@ -26,6 +26,7 @@ def thumbprint(directory: Path | None, project: Path, hub: str | None, force: bo
     from hatch_meadow.cli.console import emit_json
     from hatch_meadow.config import hub_name_problem
     from hatch_meadow.creds.thumbprint import load_thumbprint
+    from hatch_meadow.creds.validate import unusable_reason
     from hatch_meadow.errors import InputError
     from hatch_meadow.settings import resolve_settings
 
@@ -34,7 +35,7 @@ def thumbprint(directory: Path | None, project: Path, hub: str | None, force: bo
     if directory is None:
         directory = resolve_settings(project).credentials_dir()
     tp = load_thumbprint(directory)
-    unusable = _unusable_reason(directory)
+    unusable = unusable_reason(directory)
     show_az = unusable is None or force
     if as_json:
         emit_json({"ok": unusable is None, "device_id": tp.device_id, "sha1": tp.sha1, "sha256": tp.sha256,
@@ -52,13 +53,3 @@ def thumbprint(directory: Path | None, project: Path, hub: str | None, force: bo
     if show_az:
         click.echo(printable(tp.az_command(hub)))
     return 0 if unusable is None else 1
-
-
-def _unusable_reason(directory: Path) -> str | None:
-    """Why the set in ``directory`` cannot authenticate, or None (also when there is no key to judge by)."""
-    from hatch_meadow.creds.validate import check_credentials
-    from hatch_meadow.names import PRIVATE_KEY
-
-    if not (directory / PRIVATE_KEY).is_file():
-        return None
-    return check_credentials(directory).usable_reason

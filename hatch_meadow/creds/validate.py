@@ -73,6 +73,13 @@ class CredentialReport:
         }
 
 
+def unusable_reason(directory: Path) -> str | None:
+    """Why the set in ``directory`` cannot authenticate, or None (also when there is no key to judge by)."""
+    if not (directory / PRIVATE_KEY).is_file():
+        return None
+    return check_credentials(directory).usable_reason
+
+
 def check_credentials(
     directory: Path,
     *,
