@@ -166,11 +166,12 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
 
     def _check_sdist(self, config: MeadowConfig, build_data: dict[str, Any]) -> None:
         """Before packing: every file the sdist would hold, by content (any name) and by name."""
-        from hatch_meadow.secretscan import scan_files
+        from hatch_meadow.scan import scan_named_files
 
         included = [(f.distribution_path, Path(f.path)) for f in self.build_config.builder.recurse_included_files()]
         forced = [(str(dest), Path(src)) for src, dest in build_data.get("force_include", {}).items()]
-        hits = [f"{h.where}: {h.what}" for h in scan_files([*included, *forced], self._secrets(config))]
+        report = scan_named_files([*included, *forced], self._secrets(config))
+        hits = [f"{h.where}: {h.what}" for h in report.hits]
         sources = {os.path.normpath(str(p)) for _, p in [*included, *forced]}
         hits += [f"{rel}: a credential file of this project" for rel in self._credential_paths(config)
                  if os.path.normpath(os.path.join(self.root, rel)) in sources and not any(h.startswith(rel + ":")

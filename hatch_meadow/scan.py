@@ -106,6 +106,15 @@ def scan_paths(paths: Iterable[Path], secrets: Iterable[bytes] = ()) -> ScanRepo
     return report
 
 
+def scan_named_files(files: Iterable[tuple[str, Path]], secrets: Iterable[bytes] = ()) -> ScanReport:
+    """Scan files given as (name shown, path), e.g. what hatchling would pack into an sdist (archives opened)."""
+    report = ScanReport()
+    wanted = [s for s in secrets if s]
+    for shown, path in files:
+        _scan_file(path, shown, wanted, report)
+    return report
+
+
 def scan_archive_file(path: Path, secrets: Iterable[bytes] = ()) -> ScanReport:
     """Scan one archive (an sdist or wheel the build just made); a file that is no archive is scanned as one."""
     report = ScanReport()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Final
 
 from hatch_meadow.names import PASS_FILE
@@ -85,20 +85,3 @@ def _der_key(data: bytes) -> str | None:
 
 def _der_header_size(body: bytes) -> int:
     return 2 if body[1] < 0x80 else 2 + (body[1] & 0x7F)
-
-
-def scan_files(files: Iterable[tuple[str, Path]], secrets: Iterable[bytes] = ()) -> list[Hit]:
-    """Classify files on disk, given as (name shown, path); unreadable or huge files are skipped."""
-    wanted = list(secrets)
-    hits = []
-    for shown, path in files:
-        try:
-            if not path.is_file() or path.stat().st_size > MAX_SCAN_BYTES:
-                continue
-            data = path.read_bytes()
-        except OSError:
-            continue
-        what = classify(shown, data, wanted)
-        if what:
-            hits.append(Hit(shown, what))
-    return hits
