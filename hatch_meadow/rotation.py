@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from hatch_meadow.azure import DEVICE_PLACEHOLDER, HUB_PLACEHOLDER
 from hatch_meadow.errors import CredentialError, InputError
-from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, SECRET_FILES
+from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES
 
 RETIRED_DIR: Final = Path(".hatch-meadow") / "retired"
 
@@ -105,6 +105,7 @@ def set_aside(directory: Path, retired_root: Path) -> Path:
             is left half-written.
     """
     from hatch_meadow.atomicfile import fsync_folder
+    from hatch_meadow.creds.files import mode_for, write_new
 
     state_root = retired_root.parent
     for folder in (state_root, retired_root):
@@ -127,14 +128,8 @@ def set_aside(directory: Path, retired_root: Path) -> Path:
     staging.mkdir(mode=0o700)
     try:
         for name in CREDENTIAL_FILES:
-            source = directory / name
-            if source.is_file():
-                mode = 0o600 if name in SECRET_FILES else 0o644
-                fd = os.open(staging / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(source.read_bytes())
-                    handle.flush()
-                    os.fsync(handle.fileno())
+            if (directory / name).is_file():
+                write_new(staging / name, (directory / name).read_bytes(), mode_for(name))
         fsync_folder(staging)
         os.replace(staging, final)
         fsync_folder(retired_root)

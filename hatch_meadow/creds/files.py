@@ -141,7 +141,12 @@ def writer_lock(directory: Path) -> Iterator[None]:
                               hint="check the folder's permissions") from exc
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> None:
+def mode_for(name: str) -> int:
+    """0600 for the key and the pass file, 0644 for the certificate."""
+    return SECRET_MODE if name in SECRET_FILES else PUBLIC_MODE
+
+
+def write_new(path: Path, data: bytes, mode: int) -> None:
     """Create ``path`` with ``mode`` from the first byte (umask or not), write and fsync it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
     try:
@@ -166,7 +171,7 @@ def _switch_set(directory: Path, files: Mapping[str, bytes | None]) -> None:
     try:
         for name, data in files.items():
             if data is not None:
-                _write_new(staging / name, data, SECRET_MODE if name in SECRET_FILES else PUBLIC_MODE)
+                write_new(staging / name, data, mode_for(name))
         fsync_folder(staging)
     except BaseException:
         _remove_tree(staging)
