@@ -79,3 +79,19 @@ def test_a_file_that_vanishes_mid_send_leaves_the_board_in_step() -> None:
     assert device.syncs == 1
     assert board.files["/meadow0/next.txt"] == b"next"
     assert "/meadow0/App.dll" not in board.files or board.files["/meadow0/App.dll"] != b"x" * 4096
+
+
+def test_a_streamed_file_survives_a_stall_past_the_watchdog(tmp_path: Path) -> None:
+    """The worst case for a file read from disk: the board stops reading after packet 1 past its watchdog, asks for
+    a resend, and the second attempt re-reads the file from the start; the board ends with the exact bytes."""
+    from hatch_meadow.testing.faults import Faults
+
+    data = os.urandom(50_000)
+    path = tmp_path / "App.dll"
+    path.write_bytes(data)
+    board = SimulatedMeadow(watchdog_s=0.2, faults=Faults(pause_after_packet=1, pause_s=0.3))
+    device, _ = device_for(board)
+    device.attach()
+    assert device.write_file(DiskSource.stat(path), "/meadow0/App.dll") == 2
+    assert board.files["/meadow0/App.dll"] == data
+    assert board.faults_fired["pause_after_packet"] == 1
