@@ -29,6 +29,7 @@ from hatch_meadow.errors import (
 from hatch_meadow.names import CREDENTIAL_FILES
 from hatch_meadow.output_sync import plan_sync
 from hatch_meadow.ports import find_meadow_ports, resolve_port
+from hatch_meadow.protocol.codes import MAX_DATA_BYTES
 from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.testing.pty_board import PtyBoard
 from hatch_meadow.testing.simulator import Faults, SimulatedMeadow
@@ -199,13 +200,18 @@ def test_write_gives_up_after_three_attempts(creds: Path) -> None:
 
 def test_board_that_stops_mid_transfer_times_out(creds: Path) -> None:
     """A board that hangs after the first data packet gives a clear timeout, not a hang: END gets no
-    answer, nor does the sync that must come before a retry."""
+    answer, nor does the sync that must come before a retry.
+
+    Two data packets: what the stalled board leaves unread (packet 2 and END, under 1 KiB) always fits in
+    the pty's buffer, so the host's write never blocks and the failure is the missing reply. (A board
+    that stops reading while more is queued than the buffer holds fails the write instead; that path is
+    tested with a short write timeout in test_deploy_resync.py.)"""
     sim = SimulatedMeadow(runtime_enabled=False, reboot_s=0.05, faults=Faults(stall_after_packets=1))
     with PtyBoard(sim) as board:
         device = open_device(board)
         try:
             with pytest.raises(DeviceTimeoutError, match=r"stopped answering \(no reply to a sync request within 3 s"):
-                device.write_file(os.urandom(20000), "/meadow0/big.bin")
+                device.write_file(os.urandom(MAX_DATA_BYTES + 800), "/meadow0/big.bin")
         finally:
             device.close()
 
