@@ -56,7 +56,8 @@ def validate(name: str, data: dict[str, Any]) -> None:
 
 def test_every_schema_is_valid_and_versioned() -> None:
     names = sorted(p.name for p in resources.files("hatch_meadow.schemas").iterdir() if p.name.endswith(".json"))
-    assert names == ["check.json", "deploy.json", "error.json", "generate.json", "rotate.json", "scan.json",
+    assert names == ["check.json", "deploy.json", "error.json", "fleet-init-ca.json", "fleet-issue.json",
+                     "fleet-manifest.json", "fleet-status.json", "generate.json", "rotate.json", "scan.json",
                      "thumbprint.json", "verify-tls.json"]
     for name in names:
         loaded = schema(name.removesuffix(".json"))
@@ -126,3 +127,15 @@ def test_verify_tls_refused_and_unreachable(tmp_path: Path) -> None:
 def test_the_readme_lists_the_schema(name: str) -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert f"`hatch_meadow/schemas/{name}.json`" in readme
+
+
+def test_fleet_commands_and_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HATCH_MEADOW_CA_PASSPHRASE", "schema-test-passphrase")
+    (tmp_path / "devices.csv").write_text("device_id,serial_number\nd-1,AB12\nd-2,\n")
+    validate("fleet-init-ca", run_json("fleet", "init-ca", "--dir", "CA", cwd=tmp_path))
+    validate("fleet-issue", run_json("fleet", "issue", "--ca", "CA", "--devices", "devices.csv", "--out", "OUT",
+                                     "--key-type", "ec-p256", cwd=tmp_path))
+    validate("fleet-status", run_json("fleet", "status", "--out", "OUT", cwd=tmp_path))
+    validate("fleet-issue", run_json("fleet", "csr", "--devices", "devices.csv", "--out", "EXT", cwd=tmp_path))
+    validate("fleet-manifest", json.loads((tmp_path / "OUT" / "manifest.json").read_text()))
+    validate("fleet-manifest", json.loads((tmp_path / "EXT" / "manifest.json").read_text()))

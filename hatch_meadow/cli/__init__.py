@@ -36,6 +36,8 @@ COMMANDS: Final = {
     "deploy": ("hatch_meadow.cli.deploy", "deploy_command",
                "Send the credentials (and optionally the app output) to the board."),
     "devices": ("hatch_meadow.cli.deploy", "devices", "List Meadow boards on USB serial (VID 0x2E6A)."),
+    "fleet": ("hatch_meadow.cli.fleet", "fleet",
+              "Per-device CA-signed credentials for a fleet, with Azure's bulk files."),
     "scan": ("hatch_meadow.cli.scan", "scan",
              "Find private keys in files, folders, wheels, sdists and .mpak packages."),
     "verify-tls": ("hatch_meadow.cli.verify_tls", "verify_tls",

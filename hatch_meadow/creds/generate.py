@@ -56,7 +56,8 @@ def new_passphrase() -> bytes:
     return "".join(secrets.choice(PASSPHRASE_ALPHABET) for _ in range(PASSPHRASE_LENGTH)).encode("ascii")
 
 
-def _new_key(key_type: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+def new_key(key_type: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    """A new private key of ``key_type`` (one of KEY_TYPES)."""
     kind = KeyType(key_type)
     if kind.rsa_bits is not None:
         return rsa.generate_private_key(public_exponent=65537, key_size=kind.rsa_bits)
@@ -78,15 +79,25 @@ def encode_key(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, key_encrypti
     return legacypem.encrypt(der, label, passphrase, dek)
 
 
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """Who signs a device certificate that is not self-signed: a fleet CA's name, key and key identifier."""
+
+    name: x509.Name
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+    key_identifier: x509.AuthorityKeyIdentifier
+
+
 def build_certificate(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, device_id: str, days: int,
-                      now: datetime) -> x509.Certificate:
-    """A self-signed X.509 v3 client certificate with CN = ``device_id``."""
+                      now: datetime, issuer: Issuer | None = None) -> x509.Certificate:
+    """An X.509 v3 client certificate with CN = ``device_id``: self-signed, or signed by ``issuer`` (then it
+    names the CA's key identifier as its authority key identifier)."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_id)])
     is_rsa = isinstance(key, rsa.RSAPrivateKey)
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(name)
+        .issuer_name(name if issuer is None else issuer.name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())  # positive, 159 random bits
         .not_valid_before(now - BACKDATE)
@@ -97,8 +108,10 @@ def build_certificate(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, devic
                                      crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
     )
+    if issuer is None:
+        return builder.sign(key, hashes.SHA256())
+    return builder.add_extension(issuer.key_identifier, critical=False).sign(issuer.key, hashes.SHA256())
 
 
 def generate_credentials(
@@ -141,7 +154,7 @@ def generate_credentials(
         raise CredentialError(f"{directory}: {', '.join(existing)} already exist; refusing to overwrite credentials",
                               hint="pass --force to replace them (register the new thumbprint afterwards)")
     moment = now or datetime.now(timezone.utc)
-    key = _new_key(key_type)
+    key = new_key(key_type)
     if key_encryption == "none":
         secret, source = b"", "none"
     elif passphrase:
