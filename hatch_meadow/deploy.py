@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from hatch_meadow.deploy_record import DeployRecord as DeployRecord  # re-exported
-from hatch_meadow.device import MeadowDevice
+from hatch_meadow.device import DeviceInfo, MeadowDevice
 from hatch_meadow.errors import DeviceRejectedError, FindingsError, InputError, MeadowError
 from hatch_meadow.filesource import Source, as_source
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY
@@ -137,8 +137,12 @@ def deploy(
     info: Report | None = None,
     warn: Report | None = None,
     progress: FileProgress | None = None,
+    board: DeviceInfo | None = None,
 ) -> DeployResult:
     """Put the credentials (and the output folder) on the board; leave the runtime as it was.
+
+    ``board`` is what :meth:`MeadowDevice.attach` returned when the caller already attached (to pick the
+    set by the board's serial number); else the deploy attaches first.
 
     Local inputs are read and checked before the board is touched. If anything fails after the
     runtime was disabled, it is enabled again before the error is raised.
@@ -158,7 +162,7 @@ def deploy(
             raise InputError(f"{path!r}: an extra deploy file may not take a credential file's name; the board would "
                              "import it unchecked in place of the validated set", hint="remove it from deploy-files; "
                              "the credentials folder's set is always sent (checked) by the deploy itself")
-    board = device.attach()
+    board = board or device.attach()
     result.serial = board.serial_number
     say(f"{result.port}: Meadow {board.serial_number} (OS {board.os_version})")
     to_send = _credentials_to_send(creds, record, result, force=force, say=say)

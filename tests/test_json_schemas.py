@@ -56,7 +56,7 @@ def validate(name: str, data: dict[str, Any]) -> None:
 
 def test_every_schema_is_valid_and_versioned() -> None:
     names = sorted(p.name for p in resources.files("hatch_meadow.schemas").iterdir() if p.name.endswith(".json"))
-    assert names == ["check.json", "deploy.json", "error.json", "fleet-init-ca.json", "fleet-issue.json",
+    assert names == ["check.json", "deploy.json", "error.json", "fleet-deploy.json", "fleet-init-ca.json", "fleet-issue.json",
                      "fleet-manifest.json", "fleet-status.json", "generate.json", "rotate.json", "scan.json",
                      "thumbprint.json", "verify-tls.json"]
     for name in names:
@@ -139,3 +139,8 @@ def test_fleet_commands_and_the_manifest(tmp_path: Path, monkeypatch: pytest.Mon
     validate("fleet-issue", run_json("fleet", "csr", "--devices", "devices.csv", "--out", "EXT", cwd=tmp_path))
     validate("fleet-manifest", json.loads((tmp_path / "OUT" / "manifest.json").read_text()))
     validate("fleet-manifest", json.loads((tmp_path / "EXT" / "manifest.json").read_text()))
+    validate("fleet-deploy", run_json("fleet", "deploy", "--out", "OUT", "--port", "sim://s1?serial=AB12", "--port", "sim://s2",
+                                      cwd=tmp_path))
+    validate("fleet-deploy", run_json("fleet", "deploy", "--out", "OUT", "--port", "sim://s3", cwd=tmp_path,
+                                      codes=(2,)))
+    validate("fleet-manifest", json.loads((tmp_path / "OUT" / "manifest.json").read_text()))

@@ -11,7 +11,10 @@ import click
 from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hatch_meadow.fleet.issue import IssueSummary
+    from hatch_meadow.ports import PortInfo
 
 FOLDER = click.Path(file_okay=False, path_type=Path)
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -207,3 +210,79 @@ def _report(summary: IssueSummary, *, as_json: bool) -> int:
                          f"{summary.requested} waiting for a certificate, {summary.failed} failed; "
                          f"see {summary.out / MANIFEST_JSON}"))
     return code
+
+
+@fleet.command("deploy", short_help="Give each attached Meadow its own identity and deploy it.")
+@click.option("--out", type=FOLDER, required=True, help="The fleet folder.")
+@click.option("--port", "ports", multiple=True,
+              help="A board's port (repeat for several; default: every Meadow found by USB vendor id).")
+@click.option("--watch", is_flag=True, help="Factory-line mode: wait for boards to be plugged in, provision each.")
+@click.option("--count", type=click.IntRange(1), default=None, help="With --watch: stop after this many boards.")
+@click.option("--timeout", type=click.FloatRange(0.1), default=None, help="With --watch: stop after this many seconds.")
+@click.option("--force", is_flag=True, help="Send each set even if this machine's record says the board has it.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (schema_version 1; no secrets).")
+def deploy_command(out: Path, ports: tuple[str, ...], watch: bool, count: int | None, timeout: float | None,
+                   force: bool, as_json: bool) -> int:
+    """For each board: read its serial number, pick its device folder (the CSV's serial_number, else the
+    identity already recorded for it, else the next unassigned device), record the choice in the manifest
+    before sending, then deploy with the normal deploy (checked set, skip when the board has it, proof of
+    import). Several boards are served in parallel, one per port; one status line per board.
+
+    Exit codes: 0 every board done, 2 a board maps to no device (or two share a serial), 3 a board or port
+    failed (or --watch timed out before --count boards), 1 a set the board would refuse.
+    """
+    from hatch_meadow.cli.console import emit_json
+    from hatch_meadow.errors import InputError
+    from hatch_meadow.fleet.provision import BoardOutcome, deploy_fleet, watch_fleet
+    from hatch_meadow.textsafe import printable
+
+    def line(outcome: BoardOutcome) -> None:
+        if as_json:
+            return
+        who = f"{outcome.serial or '?'} -> {outcome.device_id or '?'}"
+        text = {"deployed": "deployed", "unchanged": "already has it"}.get(outcome.status, f"failed: {outcome.message}")
+        click.echo(printable(f"{outcome.port}  {who}: {text} ({outcome.seconds:.1f} s)"),
+                   err=outcome.status == "failed")
+
+    if not watch and (count is not None or timeout is not None):
+        raise InputError("--count and --timeout apply to --watch only", hint="add --watch, or leave them out")
+    if watch:
+        discover = _discover(ports)
+        if not as_json:
+            click.echo(f"waiting for boards ({_watch_end(count, timeout)}); Ctrl-C stops", err=True)
+        run = watch_fleet(out, discover, count=count, timeout=timeout, force=force, report=line)
+    else:
+        run = deploy_fleet(out, ports or [p.port for p in _meadow_ports()], force=force, report=line)
+    code = run.exit_code
+    if watch and count is not None and len(run.provisioned) < count:
+        from hatch_meadow.errors import EXIT_DEVICE
+
+        code = max(code, EXIT_DEVICE)
+        click.echo(f"timed out after {timeout:g} s with {len(run.provisioned)} of {count} board(s) provisioned",
+                   err=True)
+    if as_json:
+        emit_json({"ok": code == 0, "out": str(out), "boards": [o.to_json() for o in run.outcomes],
+                   "provisioned": len(run.provisioned),
+                   "failed": sum(1 for o in run.outcomes if o.status == "failed")})
+    else:
+        failed = sum(1 for o in run.outcomes if o.status == "failed")
+        click.echo(f"{len(run.provisioned)} board(s) provisioned, {failed} failed")
+    return code
+
+
+def _meadow_ports() -> list[PortInfo]:
+    from hatch_meadow.ports import find_meadow_ports
+
+    return find_meadow_ports()
+
+
+def _discover(ports: tuple[str, ...]) -> Callable[[], list[str]]:
+    """Ports present now: the given ones whose device node exists (sim:// always), else Meadows by VID."""
+    if not ports:
+        return lambda: [p.port for p in _meadow_ports()]
+    return lambda: [p for p in ports if "://" in p or os.path.exists(p)]
+
+
+def _watch_end(count: int | None, timeout: float | None) -> str:
+    parts = ([f"until {count} are provisioned"] if count else []) + ([f"for up to {timeout:g} s"] if timeout else [])
+    return " or ".join(parts) or "until stopped"

@@ -90,9 +90,10 @@ def issue_fleet(ca: FleetCA, devices: Iterable[DeviceRow], out: Path, options: I
         writer = OutputWriter(out, FleetInfo(auth, ca.cert_path.resolve(), _cn(ca.certificate)))
         try:
             for entry in _run(ca, devices, out, options, jobs):
-                if entry.state in ("kept",) and entry.device_id in deployed:
+                if entry.device_id in deployed and entry.state in ("kept", "issued"):
+                    # The board keeps its identity; a re-issued set is not on it yet (no deployed_at).
                     to, at = deployed[entry.device_id]
-                    entry = replace_entry(entry, deployed_to=to, deployed_at=at)
+                    entry = replace_entry(entry, deployed_to=to, deployed_at=at if entry.state == "kept" else None)
                 writer.add(entry)
                 count_entry(summary, entry)
                 if progress is not None:
