@@ -143,8 +143,8 @@ def test_watch_cli_with_a_delayed_port(tmp_path: Path) -> None:
     with board("EEEE0005") as late:
         threading.Timer(1.5, lambda: os.symlink(late.port, link)).start()
         done = subprocess.run([sys.executable, "-m", "hatch_meadow", "fleet", "deploy", "--out", str(out), "--port",
-                               str(link), "--watch", "--count", "1", "--timeout", "40", "--json"], capture_output=True, text=True,
-                              timeout=60, check=False)
+                               str(link), "--watch", "--count", "1", "--timeout", "40", "--json"],
+                              capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         result = json.loads(done.stdout)
         assert result["provisioned"] == 1
