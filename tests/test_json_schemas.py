@@ -57,8 +57,8 @@ def validate(name: str, data: dict[str, Any]) -> None:
 def test_every_schema_is_valid_and_versioned() -> None:
     names = sorted(p.name for p in resources.files("hatch_meadow.schemas").iterdir() if p.name.endswith(".json"))
     assert names == ["check.json", "deploy.json", "error.json", "fleet-deploy.json", "fleet-init-ca.json",
-                     "fleet-issue.json", "fleet-manifest.json", "fleet-status.json", "generate.json", "rotate.json",
-                     "scan.json", "thumbprint.json", "verify-tls.json"]
+                     "fleet-issue.json", "fleet-manifest.json", "fleet-rotate-finish.json", "fleet-status.json",
+                     "generate.json", "rotate.json", "scan.json", "thumbprint.json", "verify-tls.json"]
     for name in names:
         loaded = schema(name.removesuffix(".json"))
         Draft202012Validator.check_schema(loaded)

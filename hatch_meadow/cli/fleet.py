@@ -286,3 +286,56 @@ def _discover(ports: tuple[str, ...]) -> Callable[[], list[str]]:
 def _watch_end(count: int | None, timeout: float | None) -> str:
     parts = ([f"until {count} are provisioned"] if count else []) + ([f"for up to {timeout:g} s"] if timeout else [])
     return " or ".join(parts) or "until stopped"
+
+
+@fleet.command("rotate", short_help="Re-issue expiring devices, keeping the old thumbprints registered for now.")
+@click.option("--ca", "ca_dir", type=FOLDER, default=None, help="The CA folder (not needed with --finish).")
+@click.option("--out", type=FOLDER, required=True, help="The fleet folder.")
+@click.option("--expires-within", type=click.IntRange(0, 36500), default=30, show_default=True,
+              help="Rotate the devices whose certificates expire within this many days.")
+@click.option("--device", "device_ids", multiple=True, help="Rotate this device (repeat; instead of --expires-within).")
+@click.option("--days", type=click.IntRange(1, 36500), default=365, show_default=True, help="New validity.")
+@click.option("--finish", is_flag=True, help="End the rotation: drop the old thumbprints, delete the old sets.")
+@_passphrase_option
+@_key_options
+def rotate_command(ca_dir: Path | None, out: Path, expires_within: int, device_ids: tuple[str, ...], days: int,
+                   finish: bool, passphrase_file: Path | None, key_type: str, key_encryption: str, jobs: int,
+                   force: bool, as_json: bool) -> int:
+    """Give the chosen devices new keys and certificates. The old folders move to OUT/.retired/; the manifest
+    keeps each old thumbprint (previous_sha256_thumbprint), so iothub-import.jsonl and azure.sh register the
+    new one as primary and the old one as secondary: boards still on the old set keep connecting until
+    `fleet deploy` gives them the new one. `--finish` drops the old thumbprints (azure-rotate-finish.sh) and
+    deletes the retired sets. An interrupted rotation resumes on the next run.
+
+    Exit codes: 0 done (or nothing to rotate), 1 some devices failed, 2 bad input or an unfinished rotation.
+    """
+    from hatch_meadow.cli.console import emit_json
+    from hatch_meadow.errors import InputError
+    from hatch_meadow.fleet.ca import ca_passphrase, load_ca
+    from hatch_meadow.fleet.issue import IssueOptions
+    from hatch_meadow.fleet.rotate import RotationChoice, finish_rotation, rotate_fleet
+    from hatch_meadow.textsafe import printable
+
+    if force:
+        raise InputError("--force does not apply to rotate (it re-issues only the chosen devices)",
+                         hint="name the devices with --device")
+    if finish:
+        count, script = finish_rotation(out)
+        if as_json:
+            emit_json({"ok": True, "out": str(out), "finished": count,
+                       "script": None if script is None else str(script)})
+            return 0
+        click.echo(printable(f"rotation finished for {count} device(s); the retired sets are deleted"))
+        if script is not None:
+            click.echo(printable(f"drop the old thumbprints at the hub: HUB=your-hub sh {script}"))
+        return 0
+    if ca_dir is None:
+        raise InputError("--ca is needed to issue the new certificates", hint="pass --ca CA (the fleet CA folder)")
+    ca = load_ca(ca_dir, ca_passphrase(os.environ, passphrase_file))
+    options = IssueOptions(key_type=key_type, key_encryption=key_encryption, days=days)
+    summary = rotate_fleet(ca, out, options, RotationChoice(frozenset(device_ids), expires_within), jobs=_jobs(jobs))
+    code = _report(summary, as_json=as_json)
+    if not as_json and summary.issued:
+        click.echo("next: register the new thumbprints (iothub-import.jsonl or azure.sh), `fleet deploy` the new "
+                   "sets, then `fleet rotate --finish`")
+    return code

@@ -86,14 +86,17 @@ def issue_fleet(ca: FleetCA, devices: Iterable[DeviceRow], out: Path, options: I
     summary = IssueSummary(out)
     with writer_lock(out):
         summary.notes.extend(recover(out))
-        deployed = {e.device_id: (e.deployed_to, e.deployed_at) for e in manifest_entries(out) if e.deployed_to}
+        carried = {e.device_id: (e.deployed_to, e.deployed_at, e.previous_sha256_thumbprint)
+                   for e in manifest_entries(out) if e.deployed_to or e.previous_sha256_thumbprint}
         writer = OutputWriter(out, FleetInfo(auth, ca.cert_path.resolve(), _cn(ca.certificate)))
         try:
-            for entry in _run(ca, devices, out, options, jobs):
-                if entry.device_id in deployed and entry.state in ("kept", "issued"):
-                    # The board keeps its identity; a re-issued set is not on it yet (no deployed_at).
-                    to, at = deployed[entry.device_id]
-                    entry = replace_entry(entry, deployed_to=to, deployed_at=at if entry.state == "kept" else None)
+            for entry in run_issue(ca, devices, out, options, jobs):
+                if entry.device_id in carried and entry.state in ("kept", "issued"):
+                    # The board keeps its identity; a re-issued set is not on it yet (no deployed_at). A rotation
+                    # in progress keeps the thumbprint it replaces.
+                    to, at, previous = carried[entry.device_id]
+                    entry = replace_entry(entry, deployed_to=to, deployed_at=at if entry.state == "kept" else None,
+                                          previous_sha256_thumbprint=previous)
                 writer.add(entry)
                 count_entry(summary, entry)
                 if progress is not None:
@@ -137,7 +140,9 @@ def replace_entry(entry: Entry, **changes: Any) -> Entry:
     return Entry(**values)
 
 
-def _run(ca: FleetCA, devices: Iterable[DeviceRow], out: Path, options: IssueOptions, jobs: int) -> Iterator[Entry]:
+def run_issue(ca: FleetCA, devices: Iterable[DeviceRow], out: Path, options: IssueOptions,
+              jobs: int) -> Iterator[Entry]:
+    """Issue or keep each device's folder (the caller holds the lock); entries in list order."""
     init_args = (ca.key_der(), ca.certificate.public_bytes(serialization.Encoding.DER), options)
     tasks = ((row.device_id, row.serial_number, str(out)) for row in devices)
     return run_ordered(_issue_one, tasks, jobs=jobs, initializer=_init_worker, init_args=init_args,

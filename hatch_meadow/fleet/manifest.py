@@ -47,9 +47,10 @@ class Entry:
     cert_serial: str | None = None
     not_before: str | None = None
     not_after: str | None = None
-    deployed_to: str | None = None  # the board serial that holds this identity
-    deployed_at: str | None = None
+    deployed_to: str | None = None  # the board serial that holds (or is assigned) this identity
+    deployed_at: str | None = None  # when this set was deployed to it (None: not yet)
     problem: str | None = None  # why the state is "failed"
+    previous_sha256_thumbprint: str | None = None  # during `fleet rotate`: the set being replaced
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,7 +171,8 @@ def iothub_import_record(entry: Entry, auth: Auth) -> dict[str, Any]:
         authentication: dict[str, Any] = {"type": "certificateAuthority"}
     else:
         authentication = {"type": "selfSigned", "x509Thumbprint": {
-            "primaryThumbprint": entry.sha256_thumbprint, "secondaryThumbprint": entry.sha256_thumbprint}}
+            "primaryThumbprint": entry.sha256_thumbprint,
+            "secondaryThumbprint": entry.previous_sha256_thumbprint or entry.sha256_thumbprint}}
     return {"id": entry.device_id, "importMode": "createOrUpdate", "status": "enabled",
             "authentication": authentication}
 
@@ -196,6 +198,8 @@ def _script_header(info: FleetInfo) -> str:
 
 
 def _az_device_line(entry: Entry, auth: Auth) -> str:
+    if auth == "self-signed" and entry.previous_sha256_thumbprint and entry.sha256_thumbprint:
+        return az_thumbprint_update(entry.device_id, entry.sha256_thumbprint, entry.previous_sha256_thumbprint)
     words = ["az", "iot", "hub", "device-identity", "create", "--hub-name", "HUB", "--device-id", entry.device_id]
     if auth == "ca":
         words += ["--am", "x509_ca"]
@@ -203,6 +207,13 @@ def _az_device_line(entry: Entry, auth: Auth) -> str:
         assert entry.sha256_thumbprint is not None
         words += ["--am", "x509_thumbprint", "--ptp", entry.sha256_thumbprint, "--stp", entry.sha256_thumbprint]
     return shlex.join(words).replace(" HUB ", ' "$HUB" ', 1)
+
+
+def az_thumbprint_update(device_id: str, primary: str, secondary: str) -> str:
+    """The ``az`` line that sets a registered device's two thumbprints (a rotation), hub from ``$HUB``."""
+    from hatch_meadow.rotation import az_update_command
+
+    return az_update_command(device_id, primary, secondary, "HUB").replace(" HUB ", ' "$HUB" ', 1)
 
 
 def _az_certificate_name(name: str) -> str:
