@@ -56,9 +56,10 @@ def validate(name: str, data: dict[str, Any]) -> None:
 
 def test_every_schema_is_valid_and_versioned() -> None:
     names = sorted(p.name for p in resources.files("hatch_meadow.schemas").iterdir() if p.name.endswith(".json"))
-    assert names == ["check.json", "deploy.json", "error.json", "fleet-deploy.json", "fleet-init-ca.json",
-                     "fleet-issue.json", "fleet-manifest.json", "fleet-rotate-finish.json", "fleet-status.json",
-                     "generate.json", "rotate.json", "scan.json", "thumbprint.json", "verify-tls.json"]
+    assert names == ["check.json", "deploy.json", "error.json", "explain.json", "fleet-deploy.json",
+                     "fleet-init-ca.json", "fleet-issue.json", "fleet-manifest.json", "fleet-rotate-finish.json",
+                     "fleet-status.json", "generate.json", "rotate.json", "scan.json", "thumbprint.json",
+                     "verify-tls.json"]
     for name in names:
         loaded = schema(name.removesuffix(".json"))
         Draft202012Validator.check_schema(loaded)
@@ -144,3 +145,9 @@ def test_fleet_commands_and_the_manifest(tmp_path: Path, monkeypatch: pytest.Mon
     validate("fleet-deploy", run_json("fleet", "deploy", "--out", "OUT", "--port", "sim://s3", cwd=tmp_path,
                                       codes=(2,)))
     validate("fleet-manifest", json.loads((tmp_path / "OUT" / "manifest.json").read_text()))
+
+
+def test_explain(tmp_path: Path) -> None:
+    validate("explain", run_json("explain", "-4352", "0x3D62", "failed to parse private key -0x3D62", "0x7E80",
+                                 cwd=tmp_path))
+    validate("explain", run_json("explain", "-0x007F", "nothing here", cwd=tmp_path, codes=(1,)))

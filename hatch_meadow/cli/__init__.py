@@ -36,6 +36,8 @@ COMMANDS: Final = {
     "deploy": ("hatch_meadow.cli.deploy", "deploy_command",
                "Send the credentials (and optionally the app output) to the board."),
     "devices": ("hatch_meadow.cli.deploy", "devices", "List Meadow boards on USB serial (VID 0x2E6A)."),
+    "explain": ("hatch_meadow.cli.explain", "explain",
+                "Explain Mbed TLS error codes and Meadow TLS log lines, with the fix."),
     "fleet": ("hatch_meadow.cli.fleet", "fleet",
               "Per-device CA-signed credentials for a fleet, with Azure's bulk files."),
     "scan": ("hatch_meadow.cli.scan", "scan",
