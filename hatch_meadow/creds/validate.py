@@ -134,6 +134,7 @@ def check_credentials(
             findings.append(Finding("pass-whitespace", "warning", PASS_FILE, f"{PASS_FILE} starts or ends with "
                                     "whitespace; it works, but editors and OpenSSL's -passout file: strip it",
                                     "use a passphrase without surrounding whitespace"))
+    _placeholder_findings(files, findings)
     parsed = cert_verdict is not None and cert_verdict.accepted and key_verdict is not None and key_verdict.accepted
     report.parse = "accept" if parsed else "reject"
     if cert_verdict is not None and cert_verdict.certificates:
@@ -142,6 +143,21 @@ def check_credentials(
         if key_verdict is not None and key_verdict.key is not None:
             report.pair = _pair(first, key_verdict, findings)
     return report
+
+
+def _placeholder_findings(files: dict[str, FileState], findings: list[Finding]) -> None:
+    """Name a placeholder for what it is, in place of the parse errors it causes (broken base64 and so on)."""
+    from hatch_meadow.creds.placeholder import placeholder_reason
+
+    for name, state in files.items():
+        reason = None if state.data is None else placeholder_reason(name, state.data)
+        if reason is None:
+            continue
+        findings[:] = [f for f in findings if not (f.file == name and f.severity == "error")]
+        code = {CLIENT_CERT: "cert-placeholder", PRIVATE_KEY: "key-placeholder"}.get(name, "pass-placeholder")
+        findings.append(Finding(code, "error", name, f"{name} is a placeholder, not a credential: it {reason}",
+                                "`hatch-meadow generate --force` makes a real set (then register its thumbprint); "
+                                "or put your real file here"))
 
 
 def _permission_findings(files: dict[str, FileState], findings: list[Finding]) -> None:
