@@ -68,6 +68,8 @@ class MeadowConfig:
     deploy_files: tuple[str, ...] = ()
     output_dir: str | None = None
     reboot: bool = True
+    listen_seconds: int = 0
+    ready_pattern: str | None = None
     strict: bool = False
     allow_outside_project: bool = False
     #: Set only by HATCH_MEADOW_SKIP; not a TOML option.
@@ -193,6 +195,16 @@ def _env_name(value: object) -> str | None:
     return problem
 
 
+def _regex(value: object) -> str | None:
+    problem = _string(value)
+    if problem is None:
+        try:
+            re.compile(str(value))
+        except re.error as exc:
+            return f"is not a valid regular expression ({exc})"
+    return problem
+
+
 def _string_list(value: object) -> str | None:
     if not isinstance(value, list):
         return f"must be an array of strings, not {_type_name(value)}"
@@ -223,6 +235,8 @@ _CHECKS: Final[Mapping[str, _Check]] = {
     "deploy-files": _string_list,
     "output-dir": _string,
     "reboot": _boolean,
+    "listen-seconds": _integer(0, 600),
+    "ready-pattern": _regex,
     "strict": _boolean,
     "allow-outside-project": _boolean,
 }

@@ -54,14 +54,17 @@ class CredentialSet:
     digest: str
     thumbprint: str | None
     clear: bool = False
+    unchecked: str | None = None  # sent with --unchecked although check rejects it: why check rejects it
 
 
 def load_credential_set(directory: Path, *, profile: str = "meadow-f7", device_id: str | None = None,
-                        clear: bool = False) -> CredentialSet:
-    """The set to deploy from ``directory``, or three empty files for ``clear``.
+                        clear: bool = False, unchecked: bool = False) -> CredentialSet:
+    """The set to deploy from ``directory``, or three empty files for ``clear``. ``unchecked`` sends a set that
+    ``check`` rejects (the escape hatch; the reason is kept in the set for the warning).
 
     Raises:
-        FindingsError: the board would reject the set, or it is empty/placeholder and not a clear.
+        FindingsError: the board would reject the set (unless ``unchecked``), or it is empty and not a clear.
+        InputError: ``unchecked`` without a key and a certificate to send.
     """
     if clear:
         files = {name: b"" for name in CREDENTIAL_FILES}
@@ -74,7 +77,13 @@ def load_credential_set(directory: Path, *, profile: str = "meadow-f7", device_i
     if report.cleared:
         raise FindingsError(f"{directory}: the credential files are empty; deploying them would wipe the board's "
                             "stored credentials", hint="if that is what you want, use `hatch-meadow clear --port …`")
-    if not report.ok or report.parse != "accept":
+    rejected = not report.ok or report.parse != "accept"
+    if rejected and unchecked:
+        missing = [n for n in (CLIENT_CERT, PRIVATE_KEY) if not (directory / n).is_file()]
+        if missing:
+            raise InputError(f"{directory}: --unchecked still needs the files to send; {', '.join(missing)} missing",
+                             hint="`hatch-meadow generate` makes a set")
+    elif rejected:
         raise FindingsError(f"{directory}: refusing to deploy credentials the board would reject "
                             f"(profile {profile}):\n" + format_findings(report.findings, strict=False),
                             hint=closing_hint(report.findings))
@@ -83,7 +92,8 @@ def load_credential_set(directory: Path, *, profile: str = "meadow-f7", device_i
         path = directory / name
         files[name] = path.read_bytes() if path.is_file() else b""  # a missing pass file is sent empty
     thumbprint = report.certificate.sha256 if report.certificate else None
-    return CredentialSet(files, fingerprint(*files.values()), thumbprint)
+    reason = (report.usable_reason or "check rejects it") if rejected else None
+    return CredentialSet(files, fingerprint(*files.values()), thumbprint, unchecked=reason)
 
 
 @dataclass
@@ -105,14 +115,19 @@ class DeployResult:
     imported: bool | None = None  # None: not rebooted, the board imports them at its next boot
     seconds: float = 0.0
     thumbprint: str | None = None
+    board_log: dict[str, Any] | None = None  # with --listen: the verdict and the lines after the last restart
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready summary (no secrets)."""
-        return {"ok": True, "port": self.port, "serial": self.serial, "credentials": self.credentials,
-                "sent": self.sent, "skipped": self.skipped, "deleted": self.deleted, "file_bytes": self.file_bytes,
-                "wire_bytes": self.wire_bytes, "retries": self.retries, "attempts": self.attempts,
-                "syncs": self.syncs, "reboots": self.reboots,
-                "imported": self.imported, "seconds": round(self.seconds, 3), "thumbprint": self.thumbprint}
+        summary: dict[str, Any] = {
+            "ok": self.board_log is None or self.board_log["verdict"] != "error", "port": self.port,
+            "serial": self.serial, "credentials": self.credentials, "sent": self.sent, "skipped": self.skipped,
+            "deleted": self.deleted, "file_bytes": self.file_bytes, "wire_bytes": self.wire_bytes,
+            "retries": self.retries, "attempts": self.attempts, "syncs": self.syncs, "reboots": self.reboots,
+            "imported": self.imported, "seconds": round(self.seconds, 3), "thumbprint": self.thumbprint}
+        if self.board_log is not None:
+            summary["board_log"] = self.board_log
+        return summary
 
 
 def _bind(progress: FileProgress | None, dest: str) -> Callable[[int, int], None] | None:

@@ -23,7 +23,7 @@ from typing import Final
 from hatch_meadow.errors import DeviceRejectedError, DeviceTimeoutError, InputError, TransportError
 from hatch_meadow.filesource import Source, as_source
 from hatch_meadow.protocol import packets
-from hatch_meadow.protocol.codes import MAX_DATA_BYTES, RequestType, ResponseType
+from hatch_meadow.protocol.codes import CONSOLE, MAX_DATA_BYTES, RequestType, ResponseType
 from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.protocol.exchange import REBOOTING, Exchange, Status, SyncBarrier, transfer_failure
 from hatch_meadow.protocol.framing import FrameDecoder, encode_frame
@@ -101,6 +101,9 @@ class MeadowDevice:
         self.payload_sent = 0  # file bytes inside data packets
         self.syncs = 0  # sync barriers run (a measure of how often the board fell out of step)
         self.stale = 0  # replies set aside as belonging to an earlier request
+        self.boots = 0  # reboots seen (each ends with the port reopened)
+        #: Called with every console message (app STDOUT/STDERR, trace, OS information) as it arrives.
+        self.console: Callable[[packets.Message], None] | None = None
 
     # -- reading and writing -------------------------------------------------------------------
 
@@ -125,7 +128,24 @@ class MeadowDevice:
                 continue
             if isinstance(message, packets.Message):
                 messages.append(message)
+                if self.console is not None and message.type in CONSOLE:
+                    self.console(message)
         return messages
+
+    def follow(self, deadline: float, *, stop: Callable[[], bool] = lambda: False) -> None:
+        """Read the board's console until ``deadline`` or ``stop()``; sends nothing. A board that reboots
+        meanwhile is waited for (its port reopened) within the deadline.
+
+        Raises:
+            TransportError: the port failed and did not come back before the deadline.
+        """
+        while not stop() and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                self._receive(min(remaining, 0.25))
+            except TransportError:
+                self.transport.reopen(deadline)
+                self._decoder = FrameDecoder()
+                self.boots += 1
 
     def _pump(self, exchange: Exchange, deadline: float) -> None:
         while not exchange.done:
@@ -239,6 +259,7 @@ class MeadowDevice:
         """The board reboots: reopen as soon as its port is back, then wait for it to answer (bounded)."""
         log.debug("%s: board restarting", self.transport.name)
         deadline = time.monotonic() + self.timeouts.boot
+        self.boots += 1
         while True:
             self.transport.reopen(deadline)
             self._decoder = FrameDecoder()

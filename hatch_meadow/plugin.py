@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,26 @@ class MeadowBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             result = run_deploy_job(job, info=info, warn=lambda m: self.app.display_warning(_PREFIX + m))
             info(f"deployed to {result.serial} on {result.port}: credentials {result.credentials}, "
                  f"{len(result.sent)} file(s), {result.file_bytes} bytes, {result.seconds:.2f} s")
+            self._judge_board_log(result.board_log, info)
+
+    def _judge_board_log(self, board_log: dict[str, Any] | None, info: Callable[[str], None]) -> None:
+        """``listen-seconds``: the app's ready line is reported, its credential or TLS error fails the build."""
+        from hatch_meadow.errors import FindingsError
+        from hatch_meadow.textsafe import printable
+
+        if board_log is None:
+            return
+        line = board_log["decisive_line"]
+        if board_log["verdict"] == "ready":
+            info(f"the board's app reports ready: {line['text']}")
+        elif board_log["verdict"] == "silent":
+            self.app.display_warning(_PREFIX + f"the board's app printed no ready line and no credential or TLS "
+                                     f"error within {board_log['seconds']:g} s (listen-seconds)")
+        else:
+            error = line["error"]
+            raise FindingsError(printable(f"the board's app reports a credential or TLS error: {line['text']}"
+                                          + (f"; {error['cause']}" if error["cause"] else "")),
+                                hint=error["fixes"][0] if error["fixes"] else "run `hatch-meadow explain` on it")
 
     def _warn_about_git(self, credentials_dir: Path, config: MeadowConfig) -> None:
         """Secrets git tracks or would add: a warning per finding (an error under ``strict``)."""

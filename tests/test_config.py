@@ -26,7 +26,8 @@ def test_config_defaults_match_the_contract() -> None:
         "key_type": "rsa-2048", "key_encryption": "aes-256", "passphrase_env": "HATCH_MEADOW_KEY_PASSPHRASE",
         "validity_days": 365, "renew_before_days": 30, "profile": "meadow-f7", "patch_csproj": True,
         "copy_mode": "Always", "csproj_condition": None, "deploy": False, "port": "auto", "deploy_files": [],
-        "output_dir": None, "reboot": True, "strict": False, "allow_outside_project": False, "skip": False,
+        "output_dir": None, "reboot": True, "listen_seconds": 0, "ready_pattern": None, "strict": False,
+        "allow_outside_project": False, "skip": False,
     }
 
 
@@ -38,7 +39,7 @@ def test_config_accepts_every_option() -> None:
         "validity-days": 730, "renew-before-days": 60, "profile": "portable", "patch-csproj": False,
         "copy-mode": "PreserveNewest", "csproj-condition": "'$(Configuration)' == 'Debug'", "deploy": True,
         "port": "/dev/ttyACM0", "deploy-files": ["extra.txt"], "output-dir": "bin/Debug", "reboot": False,
-        "strict": True, "allow-outside-project": True,
+        "strict": True, "allow-outside-project": True, "listen-seconds": 15, "ready-pattern": "connected",
     }
     assert set(raw) == set(OPTION_NAMES)
     config = load_config(raw, WHERE, environ={})
@@ -48,6 +49,8 @@ def test_config_accepts_every_option() -> None:
     assert config.validity_days == 730
     assert config.strict is True
     assert config.allow_outside_project is True
+    assert config.listen_seconds == 15
+    assert config.ready_pattern == "connected"
 
 
 @pytest.mark.parametrize(
@@ -56,6 +59,8 @@ def test_config_accepts_every_option() -> None:
         ("csproj", 3, "must be a string, not an integer"),
         ("csproj", "App/App.vbproj", "must be the path of a .csproj file, not 'App/App.vbproj'"),
         ("credentials-dir", "", "must not be empty"),
+        ("ready-pattern", "([a-z", "is not a valid regular expression (unterminated character set at position 1)"),
+        ("listen-seconds", 601, "must be between 0 and 600, not 601"),
         ("credentials", "make", "must be one of generate, validate, off; not 'make'"),
         ("device-id", "dev 001", "contains ' ', which Azure IoT Hub does not allow in a device id "
                                  "(letters, digits and - . + % _ # * ? ! ( ) , : = @ $ ' only)"),

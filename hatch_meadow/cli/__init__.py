@@ -35,6 +35,7 @@ COMMANDS: Final = {
                    "Print the certificate's SHA-1/SHA-256 thumbprints and the az line."),
     "deploy": ("hatch_meadow.cli.deploy", "deploy_command",
                "Send the credentials (and optionally the app output) to the board."),
+    "listen": ("hatch_meadow.cli.listen", "listen", "Show the board's console, explaining credential and TLS errors."),
     "devices": ("hatch_meadow.cli.deploy", "devices", "List Meadow boards on USB serial (VID 0x2E6A)."),
     "explain": ("hatch_meadow.cli.explain", "explain",
                 "Explain Mbed TLS error codes and Meadow TLS log lines, with the fix."),

@@ -84,3 +84,9 @@ UNSOLICITED: Final = frozenset({
     ResponseType.TEXT_MONO_STDOUT, ResponseType.TEXT_MONO_STDERR, ResponseType.TEXT_TRACE_MSG,
     ResponseType.DEBUGGING_MONO_DATA,
 })
+
+#: What the board's console is made of: the app's stdout and stderr, trace lines and OS information.
+CONSOLE: Final = frozenset({
+    ResponseType.TEXT_MONO_STDOUT, ResponseType.TEXT_MONO_STDERR, ResponseType.TEXT_TRACE_MSG,
+    ResponseType.TEXT_INFORMATION,
+})

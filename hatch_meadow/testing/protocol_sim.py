@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Final
 import serial
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException, SerialTimeoutException
 
+from hatch_meadow.testing.sim_app import AppModel
 from hatch_meadow.testing.simulator import SimulatedMeadow
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ DEFAULT_BOARD_NAME: Final = "default"
 POLL_S: Final = 0.01
 #: Host bytes a stalled board holds before writes block (about a pty's or a USB pipe's buffer).
 STALL_BUFFER_BYTES: Final = 65536
-_OPTIONS: Final = ("serial", "runtime", "reboot")
+_OPTIONS: Final = ("serial", "runtime", "reboot", "app")
 
 
 @dataclass
@@ -87,9 +88,10 @@ def parse_sim_url(url: str) -> tuple[str, SimulatedMeadow]:
         return url or DEFAULT_BOARD_NAME, SimulatedMeadow()
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != SCHEME:
-        raise ValueError(f"expected a sim://[name][?serial=…&runtime=enabled|disabled&reboot=S] URL, not {url!r}")
+        raise ValueError("expected a sim://[name][?serial=…&runtime=enabled|disabled&reboot=S&app=on|off] URL, "
+                         f"not {url!r}")
     name = parts.netloc or DEFAULT_BOARD_NAME
-    board = SimulatedMeadow(serial_number=_serial_for(name))
+    board = SimulatedMeadow(serial_number=_serial_for(name), app=AppModel())
     for option, values in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items():
         value = values[-1]
         if option == "serial":
@@ -103,6 +105,10 @@ def parse_sim_url(url: str) -> tuple[str, SimulatedMeadow]:
                 raise ValueError(f"{url}: reboot must be a number of seconds, not {value!r}") from None
             if board.reboot_s < 0:
                 raise ValueError(f"{url}: reboot must not be negative")
+        elif option == "app" and value in ("on", "off"):
+            board.app = AppModel() if value == "on" else None
+        elif option == "app":
+            raise ValueError(f"{url}: app must be 'on' or 'off', not {value!r}")
         elif option == "runtime":
             raise ValueError(f"{url}: runtime must be 'enabled' or 'disabled', not {value!r}")
         else:

@@ -44,6 +44,7 @@ from hatch_meadow.testing.board_files import FileOperations
 from hatch_meadow.testing.download import Download, DownloadOperations
 from hatch_meadow.testing.faults import Faults
 from hatch_meadow.testing.replies import error, info, reply
+from hatch_meadow.testing.sim_app import AppModel, AppRun, start_app
 
 __all__ = ["Faults", "SimulatedMeadow"]
 
@@ -83,6 +84,7 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         boot_concluded_delay_s: float | None = DEFAULT_BOOT_CONCLUDED_DELAY_S,
         watchdog_s: float = DEVICE_WATCHDOG_S,
         seed: int = 0,
+        app: AppModel | None = None,
     ) -> None:
         self.serial_number = serial_number
         self.runtime_enabled = runtime_enabled
@@ -118,6 +120,11 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         self._held_packets: list[bytes] = []  # read before a pause began, handled when it ends
         self._unread = bytearray()  # handed to us during a pause: still "in the pipe"
         self._replies_sent = 0
+        #: The app that starts after a boot with the runtime enabled and credentials stored (None: no app).
+        self.app = app
+        self._app_run: AppRun | None = None
+        #: Every console line the app printed, with its kind (for tests).
+        self.console: list[tuple[ResponseType, str]] = []
         self._handlers: dict[int, Callable[[Message, float], list[Message]]] = {
             RequestType.START_FILE_TRANSFER: self._on_start,
             RequestType.END_FILE_TRANSFER: self._on_end,
@@ -166,7 +173,8 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
 
     def next_event_at(self) -> float | None:
         """When ``tick`` next has something to do (watchdog, reboot end, pause end, post-boot CONCLUDED)."""
-        times = [t for t in (self._reboot_until, self._boot_concluded_at) if t is not None]
+        times = [t for t in (self._reboot_until, self._boot_concluded_at,
+                             self._app_run.next_at() if self._app_run else None) if t is not None]
         if self._download is not None and not self._stalled:
             times.append(self._download.deadline)
         if self._paused_until > 0.0:
@@ -230,6 +238,10 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         if self._boot_concluded_at is not None and now >= self._boot_concluded_at:
             self._boot_concluded_at = None
             replies.append(reply(ResponseType.TEXT_CONCLUDED))
+        if self._app_run is not None and self._reboot_until is None:
+            for kind, text in self._app_run.due(now):
+                self.console.append((kind, text))
+                replies.append(Message(type=kind, payload=text.encode()))
         if self._paused_until > 0.0 and now >= self._paused_until:
             self._paused_until = 0.0
             held, self._held_packets = self._held_packets, []
@@ -361,6 +373,7 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
     def _begin_reboot(self, request: Message, now: float) -> Message:
         """RECONNECT echoes the request's UserData (spec §11.3); input is ignored until the reboot ends."""
         self._reboot_until = now + self.reboot_s
+        self._app_run = None  # the app dies with the reboot
         self.reboots_started += 1
         self.host_attached = False  # the USB connection goes down with the reboot
         self._decoder = FrameDecoder()
@@ -377,6 +390,8 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         self._download = None
         self._upload = None
         self._migrate_credentials()
+        if self.app is not None and self.runtime_enabled:
+            self._app_run = start_app(self.app, self.esp_store, now)
         self._owe_boot_concluded = True  # the reboot was host-initiated (spec §5)
         if self.host_attached:  # a transport that kept the port open: the connection is already there
             self.host_opened(now)
