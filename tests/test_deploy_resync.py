@@ -277,3 +277,14 @@ def test_fault_matrix_recovers_every_case() -> None:
     assert all(o.verdict == "clean-failure" for o in must_fail), summary.lines()
     assert counts["recovered"] == 250, summary.lines()
     assert max(o.max_attempts for o in summary.outcomes) <= 3
+
+
+def test_fault_matrix_with_the_app_printing() -> None:
+    """Console lines never break a deploy (issue #14): the runtime-enabled cases of one size, with the board's
+    app printing a line every 50 ms throughout (`fault_matrix --app` runs all 260)."""
+    summary = fault_matrix.run_matrix(jobs=6, app=True, only=lambda case: case.runtime and case.size == 8189)
+    assert len(summary.outcomes) == 26
+    assert summary.counts["silent-corruption"] == 0, summary.lines()
+    assert summary.counts["crash"] == 0, summary.lines()
+    assert all(o.verdict == ("clean-failure" if o.case.fault in fault_matrix.MUST_FAIL else "recovered")
+               for o in summary.outcomes), summary.lines()

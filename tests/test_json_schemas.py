@@ -58,8 +58,8 @@ def test_every_schema_is_valid_and_versioned() -> None:
     names = sorted(p.name for p in resources.files("hatch_meadow.schemas").iterdir() if p.name.endswith(".json"))
     assert names == ["check.json", "deploy.json", "error.json", "explain.json", "fleet-deploy.json",
                      "fleet-init-ca.json", "fleet-issue.json", "fleet-manifest.json", "fleet-rotate-finish.json",
-                     "fleet-status.json", "generate.json", "rotate.json", "scan.json", "thumbprint.json",
-                     "verify-tls.json"]
+                     "fleet-status.json", "generate.json", "listen.json", "rotate.json", "scan.json",
+                     "thumbprint.json", "verify-tls.json"]
     for name in names:
         loaded = schema(name.removesuffix(".json"))
         Draft202012Validator.check_schema(loaded)
@@ -151,3 +151,17 @@ def test_explain(tmp_path: Path) -> None:
     validate("explain", run_json("explain", "-4352", "0x3D62", "failed to parse private key -0x3D62", "0x7E80",
                                  cwd=tmp_path))
     validate("explain", run_json("explain", "-0x007F", "nothing here", cwd=tmp_path, codes=(1,)))
+
+
+def test_deploy_listen_and_listen(tmp_path: Path) -> None:
+    from hatch_meadow.testing.pty_board import PtyBoard
+    from hatch_meadow.testing.simulator import SimulatedMeadow
+
+    generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256")
+    validate("deploy", run_json("deploy", "--dir", "c", "--port", "sim://l?runtime=enabled", "--listen", "10",
+                                "--ready", "connected", cwd=tmp_path))
+    (tmp_path / "c" / "private_key_pass.txt").write_text("wrong-passphrase")
+    validate("deploy", run_json("deploy", "--dir", "c", "--port", "sim://l?runtime=enabled", "--listen", "10",
+                                "--unchecked", cwd=tmp_path, codes=(1,)))
+    with PtyBoard(SimulatedMeadow()) as pty:
+        validate("listen", run_json("listen", "--port", pty.port, "--seconds", "0.5", cwd=tmp_path))

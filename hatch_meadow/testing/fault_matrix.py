@@ -46,6 +46,7 @@ from hatch_meadow.errors import MeadowError
 from hatch_meadow.names import CREDENTIAL_FILES
 from hatch_meadow.protocol.codes import MAX_DATA_BYTES
 from hatch_meadow.testing.pty_board import PtyBoard
+from hatch_meadow.testing.sim_app import AppModel
 from hatch_meadow.testing.simulator import Faults, SimulatedMeadow
 from hatch_meadow.transport import SerialTransport
 
@@ -127,7 +128,11 @@ def packet_number(position: str, size: int) -> int:
     return {"first": 1, "middle": max(1, (count + 1) // 2), "last": max(1, count)}[position]
 
 
-def board_for(case: Case, timing: Timing, *, seed: int = 0) -> SimulatedMeadow:
+#: The app of ``--app`` runs: prints a line every 50 ms for as long as the runtime is on.
+PRINTING_APP: Final = AppModel(tls_after_s=0.2, chatter_every_s=0.05, chatter_after=4000)
+
+
+def board_for(case: Case, timing: Timing, *, seed: int = 0, app: bool = False) -> SimulatedMeadow:
     """A fresh simulated board with the case's fault switched on."""
     faults = Faults()
     number = packet_number(case.position, case.size) if case.position != "-" else 0
@@ -154,7 +159,8 @@ def board_for(case: Case, timing: Timing, *, seed: int = 0) -> SimulatedMeadow:
     elif case.fault == "failing-key":
         faults.corrupt_path_suffix = "/private_key.pem"
     board = SimulatedMeadow(runtime_enabled=case.runtime, reboot_s=timing.reboot_s, watchdog_s=timing.watchdog_s,
-                            boot_concluded_delay_s=timing.boot_concluded_delay_s, faults=faults, seed=seed)
+                            boot_concluded_delay_s=timing.boot_concluded_delay_s, faults=faults, seed=seed,
+                            app=PRINTING_APP if app else None)
     board.esp_store = dict(OLD_SET)
     if case.fault == "late-concluded":
         board.boot_concluded_delay_s = timing.late_concluded_s
@@ -173,13 +179,14 @@ def fired(board: SimulatedMeadow) -> int:
     return sum(count for name, count in board.faults_fired.items() if name != "concluded_after_error")
 
 
-def run_case(case: Case, creds: dict[str, bytes], timing: Timing = FAST, *, seed: int = 0) -> Outcome:
+def run_case(case: Case, creds: dict[str, bytes], timing: Timing = FAST, *, seed: int = 0,
+             app: bool = False) -> Outcome:
     """Deploy to a fresh board with the case's fault; classify what the board ends up holding."""
     from hatch_meadow.deploy import CredentialSet, deploy
     from hatch_meadow.state import fingerprint
 
     blob = os.urandom(case.size)
-    board = board_for(case, timing, seed=seed)
+    board = board_for(case, timing, seed=seed, app=app)
     credential_set = CredentialSet(dict(creds), fingerprint(*creds.values()), None)
     started = time.monotonic()
     outcome = Outcome(case, "recovered")
@@ -261,7 +268,7 @@ class Summary:
 
 
 def run_matrix(timing: Timing = FAST, *, only: Callable[[Case], bool] | None = None,
-               progress: Callable[[Outcome], None] | None = None, jobs: int = 1) -> Summary:
+               progress: Callable[[Outcome], None] | None = None, jobs: int = 1, app: bool = False) -> Summary:
     """Run every case (or those ``only`` selects), ``jobs`` at a time (each on its own pty), and return the outcomes.
 
     Cases mostly wait (watchdogs, reboots), so several run well side by side even on two cores.
@@ -273,7 +280,7 @@ def run_matrix(timing: Timing = FAST, *, only: Callable[[Case], bool] | None = N
     with tempfile.TemporaryDirectory() as tmp:
         creds = sample_credentials(Path(tmp) / "creds")
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for outcome in pool.map(lambda item: run_case(item[1], creds, timing, seed=item[0]), selected):
+            for outcome in pool.map(lambda item: run_case(item[1], creds, timing, seed=item[0], app=app), selected):
                 summary.outcomes.append(outcome)
                 if progress is not None:
                     progress(outcome)
@@ -363,19 +370,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-matrix", action="store_true", help="only the scenarios")
     parser.add_argument("-j", "--jobs", type=int, default=4, help="cases run side by side (default 4)")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per case")
+    parser.add_argument("--app", action="store_true",
+                        help="the board's app prints a console line every 50 ms while the runtime is on")
     args = parser.parse_args(argv)
     bad = False
     if not args.no_matrix:
         timing = REAL if args.real_timing else FAST
         print(f"fault matrix ({'real' if args.real_timing else 'fast'} board timing: watchdog {timing.watchdog_s} s, "
-              f"reboot {timing.reboot_s} s)", flush=True)
+              f"reboot {timing.reboot_s} s{'; the app printing every 50 ms' if args.app else ''})", flush=True)
 
         def show(outcome: Outcome) -> None:
             if args.verbose:
                 print(f"  {outcome.verdict:17} {outcome.case.label} ({outcome.seconds:.2f} s, "
                       f"{outcome.max_attempts} attempts)", flush=True)
 
-        summary = run_matrix(timing, progress=show, jobs=args.jobs)
+        summary = run_matrix(timing, progress=show, jobs=args.jobs, app=args.app)
         for line in summary.lines():
             print(line)
         bad = bool(summary.counts["silent-corruption"] or summary.counts["crash"]) or any(

@@ -123,6 +123,8 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         #: The app that starts after a boot with the runtime enabled and credentials stored (None: no app).
         self.app = app
         self._app_run: AppRun | None = None
+        self._app_starts_now = app is not None and runtime_enabled  # powered on with the app running
+        self._said: list[tuple[ResponseType, str]] = []  # console lines queued by say()
         #: Every console line the app printed, with its kind (for tests).
         self.console: list[tuple[ResponseType, str]] = []
         self._handlers: dict[int, Callable[[Message, float], list[Message]]] = {
@@ -175,6 +177,8 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         """When ``tick`` next has something to do (watchdog, reboot end, pause end, post-boot CONCLUDED)."""
         times = [t for t in (self._reboot_until, self._boot_concluded_at,
                              self._app_run.next_at() if self._app_run else None) if t is not None]
+        if self._said or self._app_starts_now:
+            times.append(0.0)
         if self._download is not None and not self._stalled:
             times.append(self._download.deadline)
         if self._paused_until > 0.0:
@@ -191,6 +195,10 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
     def host_closed(self, now: float) -> None:
         """The host closed the port."""
         self.host_attached = False
+
+    def say(self, text: str, kind: ResponseType = ResponseType.TEXT_MONO_STDOUT) -> None:
+        """Queue one console line from the app (sent on the next tick), as a test's stand-in for app output."""
+        self._said.append((kind, text))
 
     def unstall(self) -> None:
         """End a ``stall_after_packets`` hang. An overdue download watchdog fires on the next tick."""
@@ -238,6 +246,14 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         if self._boot_concluded_at is not None and now >= self._boot_concluded_at:
             self._boot_concluded_at = None
             replies.append(reply(ResponseType.TEXT_CONCLUDED))
+        if self._app_starts_now and self.app is not None and self._reboot_until is None:
+            self._app_starts_now = False
+            self._app_run = start_app(self.app, self.esp_store, now)
+        if self._reboot_until is None:
+            for kind, text in self._said:
+                self.console.append((kind, text))
+                replies.append(Message(type=kind, payload=text.encode()))
+            self._said.clear()
         if self._app_run is not None and self._reboot_until is None:
             for kind, text in self._app_run.due(now):
                 self.console.append((kind, text))
