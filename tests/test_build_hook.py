@@ -384,3 +384,12 @@ def test_build_deploy_with_no_board_fails_with_exit_and_message(project: Project
     assert run.returncode == 3
     assert "/dev/ttyNOPE7: no such port" in run.output
     assert "Traceback" not in run.output
+
+
+def test_build_listens_to_the_board_after_deploying(project: Project) -> None:
+    """listen-seconds + ready-pattern (issue #14): the build reports the app's ready line after the deploy."""
+    root = project('device-id = "dev-001"\nkey-type = "ec-p256"\nlisten-seconds = 10\n'
+                   'ready-pattern = "connected to the IoT hub"\n')
+    run = hatchling_build(root, env={"HATCH_MEADOW_DEPLOY": "1", "HATCH_MEADOW_PORT": "sim://hook-listen?runtime=enabled"})
+    assert run.returncode == 0, run.output
+    assert "the board's app reports ready: App: connected to the IoT hub with the client certificate" in run.output
