@@ -19,6 +19,11 @@ from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE
 SAMPLES = Path(__file__).parent / "data" / "placeholders"
 
 
+def sample_file(name: str) -> Path:
+    """The sample text for credential file ``name`` (stored under another name: the real names are git-ignored)."""
+    return SAMPLES / (name.rsplit(".", 1)[0] + ".placeholder")
+
+
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hatch_meadow", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120, check=False)
@@ -29,7 +34,7 @@ def _sample(tmp_path: Path) -> Path:
     folder = tmp_path / "MeadowApp"
     folder.mkdir()
     for name in CREDENTIAL_FILES:
-        shutil.copy(SAMPLES / name, folder / name)
+        shutil.copy(sample_file(name), folder / name)
         (folder / name).chmod(0o600)
     return folder
 
@@ -70,7 +75,7 @@ def test_generate_force_replaces_them(sample: Path) -> None:
 
 def test_one_placeholder_beside_real_files(tmp_path: Path) -> None:
     generate_credentials(tmp_path / "c", device_id="dev-1")
-    shutil.copy(SAMPLES / CLIENT_CERT, tmp_path / "c" / CLIENT_CERT)
+    shutil.copy(sample_file(CLIENT_CERT), tmp_path / "c" / CLIENT_CERT)
     codes = [f.code for f in check_credentials(tmp_path / "c").findings if f.severity == "error"]
     assert codes == ["cert-placeholder"]
 

@@ -21,8 +21,8 @@ from hatch_meadow.creds.generate import encode_key, new_key, new_passphrase
 from hatch_meadow.errors import InputError
 from hatch_meadow.fleet.devices import DeviceRow
 from hatch_meadow.fleet.folders import folder_name, recover, write_folder
-from hatch_meadow.fleet.issue import IssueOptions, IssueSummary, count_entry, describe, prepare_out, replace_entry
-from hatch_meadow.fleet.manifest import Auth, Entry, FleetInfo, OutputWriter, load_manifest, manifest_entries
+from hatch_meadow.fleet.issue import IssueOptions, IssueSummary, count_entry, describe, prepare_out
+from hatch_meadow.fleet.manifest import Auth, Entry, FleetInfo, read_fleet, write_outputs
 from hatch_meadow.fleet.pool import run_ordered
 from hatch_meadow.names import CLIENT_CERT, PASS_FILE, PRIVATE_KEY
 
@@ -48,19 +48,15 @@ def request_fleet(devices: Iterable[DeviceRow], out: Path, options: IssueOptions
     summary = IssueSummary(out)
     with writer_lock(out):
         summary.notes.extend(recover(out))
-        writer = OutputWriter(out, FleetInfo(auth, None if ca_cert is None else ca_cert.resolve(), None))
-        try:
-            tasks = ((row.device_id, row.serial_number, str(out)) for row in devices)
-            for entry in run_ordered(_request_one, tasks, jobs=jobs, initializer=_init, init_args=(options,),
-                                     finalizer=_OPTIONS.clear):
-                writer.add(entry)
-                count_entry(summary, entry)
-                if progress is not None:
-                    progress(entry)
-            writer.commit()
-        except BaseException:
-            writer.discard()
-            raise
+        def tally(entry: Entry) -> None:
+            count_entry(summary, entry)
+            if progress is not None:
+                progress(entry)
+
+        tasks = ((row.device_id, row.serial_number, str(out)) for row in devices)
+        write_outputs(out, FleetInfo(auth, None if ca_cert is None else ca_cert.resolve(), None),
+                      run_ordered(_request_one, tasks, jobs=jobs, initializer=_init, init_args=(options,),
+                                  finalizer=_OPTIONS.clear), tally)
     return summary
 
 
@@ -82,8 +78,8 @@ def _request_one(task: tuple[str, str | None, str]) -> Entry:
             cert = folder / CLIENT_CERT
             if cert.is_file():
                 return describe(base, x509.load_pem_x509_certificate(cert.read_bytes()), "kept")
-            return replace_entry(base, state="requested", problem=None)
-        return replace_entry(base, problem=f"{folder} exists without a key; move it away or pass --force")
+            return base.replace(state="requested", problem=None)
+        return base.replace(problem=f"{folder} exists without a key; move it away or pass --force")
     key = new_key(options.key_type)
     secret = b"" if options.key_encryption == "none" else new_passphrase()
     request = (
@@ -97,8 +93,8 @@ def _request_one(task: tuple[str, str | None, str]) -> Entry:
     try:
         write_folder(folder, files, replace=options.force)
     except OSError as exc:
-        return replace_entry(base, problem=f"cannot write {folder} ({exc.strerror or exc})")
-    return replace_entry(base, state="requested", problem=None)
+        return base.replace(problem=f"cannot write {folder} ({exc.strerror or exc})")
+    return base.replace(state="requested", problem=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +117,11 @@ def import_certificates(out: Path, certs: Path, *, ca_cert: Path | None = None, 
     """
     from hatch_meadow.creds.files import write_credentials, writer_lock
 
-    manifest = load_manifest(out)
-    if manifest is None:
-        raise InputError(f"{out}: no fleet manifest here", hint="run `hatch-meadow fleet csr --out OUT` first")
     ca = _load_ca_cert(ca_cert) if ca_cert is not None else None
     signed = _read_certificates(certs)
     summary = IssueSummary(out)
     with writer_lock(out):
-        entries = list(manifest_entries(out))
+        info, entries = read_fleet(out)
         plan: dict[str, bytes] = {}
         problems: list[str] = []
         used: set[bytes] = set()
@@ -152,27 +145,22 @@ def import_certificates(out: Path, certs: Path, *, ca_cert: Path | None = None, 
             shown = "\n  ".join(problems[:10]) + (f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else "")
             raise InputError(f"{len(problems)} signed certificate(s) cannot be used; nothing was imported:\n  {shown}",
                              hint="sign each device's request.csr with your CA (see the README) and try again")
-        info = FleetInfo(manifest.get("auth", "ca"), ca_cert.resolve() if ca_cert else _path(manifest.get("ca_cert")),
-                         manifest.get("ca_name"))
-        writer = OutputWriter(out, info)
-        try:
-            for entry in entries:
-                if entry.device_id in plan:
-                    write_credentials(out / entry.folder, {CLIENT_CERT: plan[entry.device_id]})
-                    entry = describe(entry, x509.load_pem_x509_certificate(plan[entry.device_id]), "issued")
-                writer.add(entry)
-                count_entry(summary, entry)
-                if progress is not None:
-                    progress(entry)
-            writer.commit()
-        except BaseException:
-            writer.discard()
-            raise
+        if ca_cert is not None:
+            info = FleetInfo(info.auth, ca_cert.resolve(), info.ca_name)
+
+        def complete(entry: Entry) -> Entry:
+            if entry.device_id not in plan:
+                return entry
+            write_credentials(out / entry.folder, {CLIENT_CERT: plan[entry.device_id]})
+            return describe(entry, x509.load_pem_x509_certificate(plan[entry.device_id]), "issued")
+
+        def tally(entry: Entry) -> None:
+            count_entry(summary, entry)
+            if progress is not None:
+                progress(entry)
+
+        write_outputs(out, info, map(complete, entries), tally)
     return summary
-
-
-def _path(value: Any) -> Path | None:
-    return Path(value) if isinstance(value, str) else None
 
 
 def _load_ca_cert(path: Path) -> x509.Certificate:

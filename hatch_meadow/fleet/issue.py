@@ -27,7 +27,7 @@ from hatch_meadow.errors import InputError
 from hatch_meadow.fleet.ca import FleetCA, issued_by
 from hatch_meadow.fleet.devices import DeviceRow
 from hatch_meadow.fleet.folders import folder_name, recover, write_folder
-from hatch_meadow.fleet.manifest import Auth, Entry, FleetInfo, OutputWriter, manifest_entries
+from hatch_meadow.fleet.manifest import Auth, Entry, FleetInfo, manifest_entries, write_outputs
 from hatch_meadow.fleet.pool import run_ordered
 from hatch_meadow.names import CLIENT_CERT, PASS_FILE, PRIVATE_KEY
 
@@ -88,23 +88,22 @@ def issue_fleet(ca: FleetCA, devices: Iterable[DeviceRow], out: Path, options: I
         summary.notes.extend(recover(out))
         carried = {e.device_id: (e.deployed_to, e.deployed_at, e.previous_sha256_thumbprint)
                    for e in manifest_entries(out) if e.deployed_to or e.previous_sha256_thumbprint}
-        writer = OutputWriter(out, FleetInfo(auth, ca.cert_path.resolve(), _cn(ca.certificate)))
-        try:
-            for entry in run_issue(ca, devices, out, options, jobs):
-                if entry.device_id in carried and entry.state in ("kept", "issued"):
-                    # The board keeps its identity; a re-issued set is not on it yet (no deployed_at). A rotation
-                    # in progress keeps the thumbprint it replaces.
-                    to, at, previous = carried[entry.device_id]
-                    entry = replace_entry(entry, deployed_to=to, deployed_at=at if entry.state == "kept" else None,
-                                          previous_sha256_thumbprint=previous)
-                writer.add(entry)
-                count_entry(summary, entry)
-                if progress is not None:
-                    progress(entry)
-            writer.commit()
-        except BaseException:
-            writer.discard()
-            raise
+        def carry(entry: Entry) -> Entry:
+            if entry.device_id in carried and entry.state in ("kept", "issued"):
+                # The board keeps its identity; a re-issued set is not on it yet (no deployed_at). A rotation
+                # in progress keeps the thumbprint it replaces.
+                to, at, previous = carried[entry.device_id]
+                return entry.replace(deployed_to=to, deployed_at=at if entry.state == "kept" else None,
+                                     previous_sha256_thumbprint=previous)
+            return entry
+
+        def tally(entry: Entry) -> None:
+            count_entry(summary, entry)
+            if progress is not None:
+                progress(entry)
+
+        write_outputs(out, FleetInfo(auth, ca.cert_path.resolve(), _cn(ca.certificate)),
+                      map(carry, run_issue(ca, devices, out, options, jobs)), tally)
     return summary
 
 
@@ -131,13 +130,6 @@ def count_entry(summary: IssueSummary, entry: Entry) -> None:
         summary.failed += 1
         if len(summary.failures) < 20:
             summary.failures.append(entry)
-
-
-def replace_entry(entry: Entry, **changes: Any) -> Entry:
-    """A copy of ``entry`` with ``changes``."""
-    values = entry.to_json()
-    values.update(changes)
-    return Entry(**values)
 
 
 def run_issue(ca: FleetCA, devices: Iterable[DeviceRow], out: Path, options: IssueOptions,
@@ -170,7 +162,7 @@ def _issue_one(task: tuple[str, str | None, str]) -> Entry:
     if os.path.lexists(folder) and not options.force:
         return _existing(folder, base, _WORKER["ca_cert"], options.profile)
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        return replace_entry(base, problem=f"{folder} is not a folder; move it away")
+        return base.replace(problem=f"{folder} is not a folder; move it away")
     key = new_key(options.key_type)
     secret = b"" if options.key_encryption == "none" else new_passphrase()
     certificate = build_certificate(key, device_id, options.days, datetime.now(timezone.utc), _WORKER["issuer"])
@@ -179,7 +171,7 @@ def _issue_one(task: tuple[str, str | None, str]) -> Entry:
     try:
         write_folder(folder, files, replace=options.force)
     except OSError as exc:
-        return replace_entry(base, problem=f"cannot write {folder} ({exc.strerror or exc})")
+        return base.replace(problem=f"cannot write {folder} ({exc.strerror or exc})")
     return describe(base, certificate, "issued")
 
 
@@ -188,7 +180,7 @@ def _existing(folder: Path, base: Entry, ca_cert: x509.Certificate, profile: str
     from hatch_meadow.creds.validate import check_credentials
 
     if folder.is_symlink() or not folder.is_dir():
-        return replace_entry(base, problem=f"{folder} is not a folder; move it away")
+        return base.replace(problem=f"{folder} is not a folder; move it away")
     report = check_credentials(folder, profile=profile, device_id=base.device_id)
     reason = report.usable_reason
     if reason is None and any(f.code == "cert-cn-mismatch" for f in report.findings):
@@ -199,13 +191,13 @@ def _existing(folder: Path, base: Entry, ca_cert: x509.Certificate, profile: str
             reason = "the certificate is not signed by this CA"
         else:
             return describe(base, certificate, "kept")
-    return replace_entry(base, problem=f"the existing folder is not usable ({reason}); --force re-issues it")
+    return base.replace(problem=f"the existing folder is not usable ({reason}); --force re-issues it")
 
 
 def describe(base: Entry, certificate: x509.Certificate, state: str) -> Entry:
     """``base`` in ``state`` with the certificate's thumbprints, serial and validity."""
     der = certificate.public_bytes(serialization.Encoding.DER)
-    return replace_entry(base, state=state, problem=None,
+    return base.replace(state=state, problem=None,
                  sha1_thumbprint=hashlib.sha1(der, usedforsecurity=False).hexdigest().upper(),
                  sha256_thumbprint=hashlib.sha256(der).hexdigest().upper(),
                  cert_serial=f"{certificate.serial_number:X}",

@@ -15,7 +15,7 @@ import json
 import os
 import shlex
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Literal
@@ -55,6 +55,10 @@ class Entry:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def replace(self, **changes: Any) -> Entry:
+        """A copy with ``changes``."""
+        return Entry(**{**asdict(self), **changes})
+
 
 COLUMNS: Final = tuple(Entry.__dataclass_fields__)
 
@@ -88,6 +92,38 @@ def load_manifest(out: Path) -> dict[str, Any] | None:
         raise InputError(f"{path}: not a fleet manifest of schema version {SCHEMA_VERSION}",
                          hint="use the hatch-meadow version that wrote it")
     return data
+
+
+def read_fleet(out: Path) -> tuple[FleetInfo, list[Entry]]:
+    """The run-wide facts and every entry of ``out``'s manifest.
+
+    Raises:
+        InputError: no manifest, or one this version cannot read.
+    """
+    data = load_manifest(out)
+    if data is None:
+        raise InputError(f"{out}: no fleet manifest here", hint="run `hatch-meadow fleet issue --out OUT` first")
+    ca_cert = data.get("ca_cert")
+    auth = "self-signed" if data.get("auth") == "self-signed" else "ca"
+    info = FleetInfo(auth, Path(ca_cert) if isinstance(ca_cert, str) else None,  # type: ignore[arg-type]
+                     data.get("ca_name") if isinstance(data.get("ca_name"), str) else None)
+    return info, list(manifest_entries(out))
+
+
+def write_outputs(out: Path, info: FleetInfo, entries: Iterable[Entry],
+                  each: Callable[[Entry], None] | None = None) -> None:
+    """Write the four outputs for ``entries`` (consumed one at a time; ``each`` sees every one after it is
+    written) and put them in place together; on any failure the previous outputs stay."""
+    writer = OutputWriter(out, info)
+    try:
+        for entry in entries:
+            writer.add(entry)
+            if each is not None:
+                each(entry)
+        writer.commit()
+    except BaseException:
+        writer.discard()
+        raise
 
 
 def manifest_entries(out: Path) -> Iterator[Entry]:

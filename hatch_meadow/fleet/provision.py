@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from hatch_meadow.errors import EXIT_USAGE, InputError, MeadowError
-from hatch_meadow.fleet.manifest import Entry, FleetInfo, OutputWriter, load_manifest, manifest_entries
+from hatch_meadow.fleet.manifest import Entry, read_fleet, write_outputs
 
 Status = Literal["deployed", "unchanged", "failed"]
 #: A port must be gone this many polls in a row before a board on it counts as unplugged (a rebooting board
@@ -51,14 +51,8 @@ class Assignments:
     """The manifest's board ↔ identity map, changed one board at a time and saved at once (thread-safe)."""
 
     def __init__(self, out: Path) -> None:
-        data = load_manifest(out)
-        if data is None:
-            raise InputError(f"{out}: no fleet manifest here", hint="run `hatch-meadow fleet issue --out OUT` first")
         self.out = out
-        ca_cert = data.get("ca_cert")
-        self.info = FleetInfo(data.get("auth", "ca"), Path(ca_cert) if isinstance(ca_cert, str) else None,
-                              data.get("ca_name"))
-        self.entries = list(manifest_entries(out))
+        self.info, self.entries = read_fleet(out)
         self._lock = threading.Lock()
         self._busy: dict[str, str] = {}  # board serial → the port it is being provisioned on
 
@@ -77,7 +71,7 @@ class Assignments:
             index = self._choose(serial, key)
             entry = self.entries[index]
             if entry.deployed_to is None:
-                self.entries[index] = _replace(entry, deployed_to=serial)
+                self.entries[index] = entry.replace(deployed_to=serial)
                 self._save()
             self._busy[key] = port
             return self.entries[index]
@@ -111,26 +105,13 @@ class Assignments:
                 return
             for index, entry in enumerate(self.entries):
                 if (entry.deployed_to or "").upper() == key:
-                    self.entries[index] = _replace(entry, deployed_at=datetime.now(timezone.utc).isoformat(
+                    self.entries[index] = entry.replace(deployed_at=datetime.now(timezone.utc).isoformat(
                         timespec="seconds"))
                     self._save()
                     return
 
     def _save(self) -> None:
-        writer = OutputWriter(self.out, self.info)
-        try:
-            for entry in self.entries:
-                writer.add(entry)
-            writer.commit()
-        except BaseException:
-            writer.discard()
-            raise
-
-
-def _replace(entry: Entry, **changes: Any) -> Entry:
-    values = entry.to_json()
-    values.update(changes)
-    return Entry(**values)
+        write_outputs(self.out, self.info, self.entries)
 
 
 @dataclass

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,15 +23,8 @@ from hatch_meadow.errors import InputError
 from hatch_meadow.fleet.ca import FleetCA
 from hatch_meadow.fleet.devices import DeviceRow
 from hatch_meadow.fleet.folders import recover
-from hatch_meadow.fleet.issue import IssueOptions, IssueSummary, count_entry, replace_entry, run_issue
-from hatch_meadow.fleet.manifest import (
-    Entry,
-    FleetInfo,
-    OutputWriter,
-    az_thumbprint_update,
-    load_manifest,
-    manifest_entries,
-)
+from hatch_meadow.fleet.issue import IssueOptions, IssueSummary, count_entry, run_issue
+from hatch_meadow.fleet.manifest import Entry, az_thumbprint_update, read_fleet, write_outputs
 
 RETIRED: Final = ".retired"
 FINISH_SCRIPT: Final = "azure-rotate-finish.sh"
@@ -58,7 +50,7 @@ def rotate_fleet(ca: FleetCA, out: Path, options: IssueOptions, choice: Rotation
     summary = IssueSummary(out)
     with writer_lock(out):
         summary.notes.extend(recover(out))
-        info, entries = _read(out)
+        info, entries = read_fleet(out)
         # A rotation killed half-way: devices not re-issued yet, or re-issued but not yet in the manifest.
         pending = [i for i, e in enumerate(entries) if e.previous_sha256_thumbprint
                    and (e.sha256_thumbprint == e.previous_sha256_thumbprint or not _rotated(out, e))]
@@ -76,9 +68,8 @@ def rotate_fleet(ca: FleetCA, out: Path, options: IssueOptions, choice: Rotation
                 summary.notes.append("no device needs rotating")
                 return summary
             for index in chosen:  # the commit point: the manifest names what is being replaced
-                entries[index] = replace_entry(entries[index],
-                                               previous_sha256_thumbprint=entries[index].sha256_thumbprint)
-            _write(out, info, entries)
+                entries[index] = entries[index].replace(previous_sha256_thumbprint=entries[index].sha256_thumbprint)
+            write_outputs(out, info, entries)
         retired = out / RETIRED / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         retired.mkdir(mode=0o700, parents=True, exist_ok=True)
         for index in chosen:
@@ -89,10 +80,10 @@ def rotate_fleet(ca: FleetCA, out: Path, options: IssueOptions, choice: Rotation
         fresh = dict(zip(chosen, run_issue(ca, rows, out, options, jobs), strict=True))
         for index, made in fresh.items():
             old = entries[index]
-            entries[index] = replace_entry(made, deployed_to=old.deployed_to, deployed_at=None,
+            entries[index] = made.replace(deployed_to=old.deployed_to, deployed_at=None,
                                            previous_sha256_thumbprint=old.previous_sha256_thumbprint)
             count_entry(summary, entries[index])
-        _write(out, info, entries)
+        write_outputs(out, info, entries)
         if not any(retired.iterdir()):
             retired.rmdir()
     return summary
@@ -108,7 +99,7 @@ def finish_rotation(out: Path) -> tuple[int, Path | None]:
     from hatch_meadow.creds.files import writer_lock
 
     with writer_lock(out):
-        info, entries = _read(out)
+        info, entries = read_fleet(out)
         rotating = [i for i, e in enumerate(entries) if e.previous_sha256_thumbprint]
         if not rotating:
             raise InputError(f"{out}: no rotation in progress", hint="`hatch-meadow fleet rotate` starts one")
@@ -125,30 +116,10 @@ def finish_rotation(out: Path) -> tuple[int, Path | None]:
                                  '--finish`).\nset -eu\n: "${HUB:?set HUB to your IoT hub name}"\n'
                                  + "\n".join(lines) + "\n").encode(), mode=0o755)
         for index in rotating:
-            entries[index] = replace_entry(entries[index], previous_sha256_thumbprint=None)
-        _write(out, info, entries)
+            entries[index] = entries[index].replace(previous_sha256_thumbprint=None)
+        write_outputs(out, info, entries)
         shutil.rmtree(out / RETIRED, ignore_errors=True)
     return len(rotating), script
-
-
-def _read(out: Path) -> tuple[FleetInfo, list[Entry]]:
-    data = load_manifest(out)
-    if data is None:
-        raise InputError(f"{out}: no fleet manifest here", hint="run `hatch-meadow fleet issue --out OUT` first")
-    ca_cert = data.get("ca_cert")
-    info = FleetInfo(data.get("auth", "ca"), Path(ca_cert) if isinstance(ca_cert, str) else None, data.get("ca_name"))
-    return info, list(manifest_entries(out))
-
-
-def _write(out: Path, info: FleetInfo, entries: Iterable[Entry]) -> None:
-    writer = OutputWriter(out, info)
-    try:
-        for entry in entries:
-            writer.add(entry)
-        writer.commit()
-    except BaseException:
-        writer.discard()
-        raise
 
 
 def _rotated(out: Path, entry: Entry) -> bool:
