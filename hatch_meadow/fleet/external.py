@@ -20,8 +20,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hatch_meadow.creds.generate import encode_key, new_key, new_passphrase
 from hatch_meadow.errors import InputError
 from hatch_meadow.fleet.devices import DeviceRow
-from hatch_meadow.fleet.folders import folder_name, recover, write_folder
-from hatch_meadow.fleet.issue import IssueOptions, IssueSummary, count_entry, describe, prepare_out
+from hatch_meadow.fleet.folders import folder_name, write_folder
+from hatch_meadow.fleet.issue import IssueOptions, IssueSummary, describe, fleet_run, tally
 from hatch_meadow.fleet.manifest import Auth, Entry, FleetInfo, read_fleet, write_outputs
 from hatch_meadow.fleet.pool import run_ordered
 from hatch_meadow.names import CLIENT_CERT, PASS_FILE, PRIVATE_KEY
@@ -39,24 +39,11 @@ def request_fleet(devices: Iterable[DeviceRow], out: Path, options: IssueOptions
     Raises:
         InputError: bad options, an unusable ``out``, another run busy in it.
     """
-    from hatch_meadow.creds.files import writer_lock
-
-    problems = options.problems()
-    if problems:
-        raise InputError("; ".join(problems), hint="see `hatch-meadow fleet csr --help`")
-    prepare_out(out)
-    summary = IssueSummary(out)
-    with writer_lock(out):
-        summary.notes.extend(recover(out))
-        def tally(entry: Entry) -> None:
-            count_entry(summary, entry)
-            if progress is not None:
-                progress(entry)
-
+    with fleet_run(out, options, "csr") as summary:
         tasks = ((row.device_id, row.serial_number, str(out)) for row in devices)
         write_outputs(out, FleetInfo(auth, None if ca_cert is None else ca_cert.resolve(), None),
                       run_ordered(_request_one, tasks, jobs=jobs, initializer=_init, init_args=(options,),
-                                  finalizer=_OPTIONS.clear), tally)
+                                  finalizer=_OPTIONS.clear), tally(summary, progress))
     return summary
 
 
@@ -154,12 +141,7 @@ def import_certificates(out: Path, certs: Path, *, ca_cert: Path | None = None, 
             write_credentials(out / entry.folder, {CLIENT_CERT: plan[entry.device_id]})
             return describe(entry, x509.load_pem_x509_certificate(plan[entry.device_id]), "issued")
 
-        def tally(entry: Entry) -> None:
-            count_entry(summary, entry)
-            if progress is not None:
-                progress(entry)
-
-        write_outputs(out, info, map(complete, entries), tally)
+        write_outputs(out, info, map(complete, entries), tally(summary, progress))
     return summary
 
 

@@ -10,6 +10,7 @@ once over its pipe), so memory stays flat whatever the size of the fleet.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -77,15 +78,7 @@ def issue_fleet(ca: FleetCA, devices: Iterable[DeviceRow], out: Path, options: I
     Raises:
         InputError: bad options, an ``out`` that is not a folder, or another run busy in it.
     """
-    from hatch_meadow.creds.files import writer_lock
-
-    problems = options.problems()
-    if problems:
-        raise InputError("; ".join(problems), hint="see `hatch-meadow fleet issue --help`")
-    prepare_out(out)
-    summary = IssueSummary(out)
-    with writer_lock(out):
-        summary.notes.extend(recover(out))
+    with fleet_run(out, options, "issue") as summary:
         carried = {e.device_id: (e.deployed_to, e.deployed_at, e.previous_sha256_thumbprint)
                    for e in manifest_entries(out) if e.deployed_to or e.previous_sha256_thumbprint}
         def carry(entry: Entry) -> Entry:
@@ -97,14 +90,37 @@ def issue_fleet(ca: FleetCA, devices: Iterable[DeviceRow], out: Path, options: I
                                      previous_sha256_thumbprint=previous)
             return entry
 
-        def tally(entry: Entry) -> None:
-            count_entry(summary, entry)
-            if progress is not None:
-                progress(entry)
-
         write_outputs(out, FleetInfo(auth, ca.cert_path.resolve(), _cn(ca.certificate)),
-                      map(carry, run_issue(ca, devices, out, options, jobs)), tally)
+                      map(carry, run_issue(ca, devices, out, options, jobs)), tally(summary, progress))
     return summary
+
+
+@contextlib.contextmanager
+def fleet_run(out: Path, options: IssueOptions, command: str) -> Iterator[IssueSummary]:
+    """Check the options, make ``out``, hold its lock, settle what a killed run left; the run's summary.
+
+    Raises:
+        InputError: bad options, an ``out`` that is not a folder, or another run busy in it.
+    """
+    from hatch_meadow.creds.files import writer_lock
+
+    problems = options.problems()
+    if problems:
+        raise InputError("; ".join(problems), hint=f"see `hatch-meadow fleet {command} --help`")
+    prepare_out(out)
+    summary = IssueSummary(out)
+    with writer_lock(out):
+        summary.notes.extend(recover(out))
+        yield summary
+
+
+def tally(summary: IssueSummary, progress: Callable[[Entry], None] | None) -> Callable[[Entry], None]:
+    """Count each written entry into ``summary`` and pass it to ``progress``."""
+    def each(entry: Entry) -> None:
+        count_entry(summary, entry)
+        if progress is not None:
+            progress(entry)
+    return each
 
 
 def prepare_out(out: Path) -> None:
