@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-RELEASES = ("2.28.8", "3.5.2", "3.6.6")
+RELEASES = ("2.28.3", "2.28.8", "3.5.2", "3.6.6")  # 2.28.3: Debian's system library
 DEFINE = re.compile(
     r"(?:/\*[*!](?!<)((?:[^*]|\*+[^*/])*)\*/)?"   # a Doxygen comment before the define
     r"\s*#\s*define\s+(MBEDTLS_ERR_\w+)\s+-(0[Xx][0-9A-Fa-f]+)\s*"

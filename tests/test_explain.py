@@ -38,10 +38,17 @@ def _compiled(real_mbedtls: Any) -> Any:
     return compiled
 
 
+def _release_of(real_mbedtls: Any) -> str:
+    """The table's release equal to the loaded library (the wheel's 2.28.8, Debian's 2.28.3)."""
+    if real_mbedtls.version not in table.releases():
+        pytest.skip(f"the table has no entry for Mbed TLS {real_mbedtls.version} (releases: {table.releases()})")
+    return str(real_mbedtls.version)
+
+
 def test_agrees_with_mbedtls_strerror_on_every_code_and_composition(real_mbedtls: Any) -> None:
     """Every 2.28 code of the table and every high-level + low-level composition of them: the same module,
     description and splitting as the real library's mbedtls_strerror."""
-    release = next(r for r in table.releases() if r.startswith("2.28"))
+    release = _release_of(real_mbedtls)
     compiled = _compiled(real_mbedtls)
     defined = [v for v in table.all_values() if any(release in d.releases for d in table.definitions(v))]
     high = [v for v in defined if -v & table.HIGH_MASK and not -v & table.LOW_MASK]
@@ -56,7 +63,7 @@ def test_agrees_with_mbedtls_strerror_on_every_code_and_composition(real_mbedtls
 
 
 def test_agrees_with_mbedtls_strerror_on_every_16_bit_value(real_mbedtls: Any) -> None:
-    release = next(r for r in table.releases() if r.startswith("2.28"))
+    release = _release_of(real_mbedtls)
     compiled = _compiled(real_mbedtls)
     mismatches = [m for m in range(1, table.MAX_MAGNITUDE + 1)
                   if real_mbedtls.strerror(-m) != table.strerror(-m, release, compiled)]
@@ -81,7 +88,7 @@ def test_a_value_that_changed_meaning_shows_the_boards_meaning_first() -> None:
     assert "SSL_CACHE_ENTRY_NOT_FOUND" in lines[1]
     assert "[Mbed TLS 3.5.2, 3.6.6]" in lines[1]
     assert "SSL_BAD_HS_FINISHED" in lines[2]
-    assert "[Mbed TLS 2.28.8]" in lines[2]
+    assert "[Mbed TLS 2.28.3, 2.28.8]" in lines[2]
 
 
 @pytest.mark.parametrize("text", ["-4352", "4352", "-0x1100", "0x1100", "-0X1100", "+4352"])
@@ -98,8 +105,8 @@ def test_explain_4352_names_pem_invalid_data_and_the_fix() -> None:
     done = explain_cli("-4352")
     assert done.returncode == 0, done.stderr
     assert "-4352 = -0x1100" in done.stdout
-    assert "MBEDTLS_ERR_PEM_INVALID_DATA (PEM): PEM string is not as expected [Mbed TLS 2.28.8, 3.5.2, 3.6.6]" \
-        in done.stdout
+    assert ("MBEDTLS_ERR_PEM_INVALID_DATA (PEM): PEM string is not as expected [Mbed TLS 2.28.3, 2.28.8, 3.5.2, "
+            "3.6.6]") in done.stdout
     assert "placeholder" in done.stdout
     assert "hatch-meadow generate --force" in done.stdout
 
@@ -146,7 +153,7 @@ def test_explain_a_saved_log_from_stdin() -> None:
 def test_unknown_codes_are_reported_honestly() -> None:
     done = explain_cli("-0x007F")
     assert done.returncode == 1
-    assert "not defined by Mbed TLS 2.28.8, 3.5.2, 3.6.6 (unknown; no guess)" in done.stdout
+    assert "not defined by Mbed TLS 2.28.3, 2.28.8, 3.5.2, 3.6.6 (unknown; no guess)" in done.stdout
     assert "cause:" not in done.stdout
     nothing = explain_cli("hello world")
     assert nothing.returncode == 1

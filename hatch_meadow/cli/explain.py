@@ -23,7 +23,7 @@ def explain(what: tuple[str, ...], as_json: bool) -> int:
     or a known Meadow TLS message.
 
     For each code: its high-level and low-level parts with their MBEDTLS_ERR_ names and meanings, the Mbed
-    TLS releases that define them (2.28.8, 3.5.2, 3.6.6; where they differ, the board's 3.x meaning comes
+    TLS releases that define them (2.28.3, 2.28.8, 3.5.2, 3.6.6; where they differ, the board's 3.x meaning comes
     first), the likely cause in Meadow terms and the command that fixes it. A code no release defines is
     reported as unknown, never guessed.
 
