@@ -103,6 +103,10 @@ def compare(key: str, runs: int, openssl: str) -> tuple[float, float]:
     return statistics.median(hatch_times), statistics.median(recipe_times)
 
 
+#: Issue #9's targets for `generate` as a process against the OpenSSL recipe.
+TARGETS = {"rsa-2048": 0.8, "ec-p256": 2.0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each variant (default 20)")
@@ -123,7 +127,7 @@ def main() -> None:
     for key in keys:
         hatch, recipe = compare(key, args.runs, openssl)
         print(f"{LABELS[key]} encrypted: hatch-meadow {hatch * 1000:.1f} ms, openssl recipe {recipe * 1000:.1f} ms, "
-              f"ratio {hatch / recipe:.3f} (target <= 1.0)", flush=True)
+              f"ratio {hatch / recipe:.3f} (target <= {TARGETS[key]})", flush=True)
         library = in_process(key, args.runs)
         print(f"  in-process generate_credentials() (fleet scripts, the hook): {library * 1000:.1f} ms, ratio to the "
               f"recipe {library / recipe:.3f}", flush=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Final
 
@@ -25,6 +26,10 @@ def machine_state_dir(*, create: bool = False) -> Path:
     override = os.environ.get(STATE_DIR_ENV)
     if override:
         folder = Path(override)
+    elif sys.platform.startswith("linux"):
+        # platformdirs' rule on Linux (XDG Base Directory spec), without its import on every short command.
+        base = os.environ.get("XDG_STATE_HOME", "").strip()
+        folder = Path(base if os.path.isabs(base) else os.path.expanduser("~/.local/state")) / "hatch-meadow"
     else:
         from platformdirs import user_state_dir
 

@@ -22,7 +22,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorit
 
 from hatch_meadow.cli import main
 from hatch_meadow.creds import der
-from hatch_meadow.creds.generate import BACKDATE, generate_credentials
+from hatch_meadow.creds.certbuild import BACKDATE
+from hatch_meadow.creds.generate import generate_credentials
 from hatch_meadow.creds.validate import check_credentials
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY

@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hatch_meadow.cli import main
 from hatch_meadow.creds import legacypem
+from hatch_meadow.creds.certbuild import build_client_certificate
 from hatch_meadow.creds.certcheck import CertVerdict, check_certificate
-from hatch_meadow.creds.generate import build_certificate, encode_key, generate_credentials
+from hatch_meadow.creds.generate import encode_key, generate_credentials
 from hatch_meadow.creds.keycheck import KeyVerdict, check_key
 from hatch_meadow.creds.pem import PemRead, decode_base64, read_block
 from hatch_meadow.creds.profiles import PROFILES
@@ -568,12 +568,12 @@ def mutate(data: bytes, edits: list[Mutation]) -> bytes:
 def rsa_seeds() -> dict[str, bytes]:
     """An RSA-2048 key as plain, AES-256 and DES3 legacy PEM, and its certificate."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = build_certificate(key, DEVICE, 365, datetime.now(timezone.utc))
+    cert = build_client_certificate(key, DEVICE, 365, datetime.now(timezone.utc))
     return {
         "rsa-none": encode_key(key, "none", None),
         "rsa-aes-256": encode_key(key, "aes-256", PASSPHRASE),
         "rsa-des3": encode_key(key, "des3", PASSPHRASE),
-        "rsa-cert": cert.public_bytes(Encoding.PEM),
+        "rsa-cert": cert.pem,
     }
 
 
@@ -583,12 +583,12 @@ def ec_seeds() -> dict[str, bytes]:
     key = ec.derive_private_key(int.from_bytes(b"MeadowTest Key", "big"), ec.SECP256R1())
     der = read_block(encode_key(key, "none", None), "EC PRIVATE KEY").body
     assert der is not None
-    cert = build_certificate(key, DEVICE, 365, datetime.now(timezone.utc))
+    cert = build_client_certificate(key, DEVICE, 365, datetime.now(timezone.utc))
     return {
         "ec-none": encode_key(key, "none", None),
         "ec-aes-256": legacypem.encrypt(der, "EC PRIVATE KEY", PASSPHRASE, "AES-256-CBC", iv=bytes(range(16))),
         "ec-des3": legacypem.encrypt(der, "EC PRIVATE KEY", PASSPHRASE, "DES-EDE3-CBC", iv=bytes(range(8))),
-        "ec-cert": cert.public_bytes(Encoding.PEM),
+        "ec-cert": cert.pem,
     }
 
 

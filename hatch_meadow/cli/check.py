@@ -13,8 +13,6 @@ from hatch_meadow.creds.profiles import PROFILES
 from hatch_meadow.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from hatch_meadow.checking import FullCheck
     from hatch_meadow.project_check import ProjectCheck
 
@@ -40,25 +38,30 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
     Exit 0 when all is well, 1 when problems were found, 2 for invalid options or unusable input.
     """
     from hatch_meadow.checking import run_check
-    from hatch_meadow.cli.console import emit_json, out_console
-    from hatch_meadow.mbedtls_oracle import MbedTLSUnavailable, load
+    from hatch_meadow.cli.console import emit_json
 
     try:
         result = run_check(project.resolve(), credentials_dir=directory, profile=profile, strict=strict,
                            device_id=device_id, with_mbedtls=with_mbedtls, expires_within=expires_within)
     except InputError as exc:
         missing = exc.__cause__
-        if isinstance(missing, MbedTLSUnavailable):  # say what is missing, and what to install on this Python
-            raise InputError(f"--with-mbedtls: {missing}", hint=missing.hint) from missing
+        if with_mbedtls:
+            from hatch_meadow.mbedtls_oracle import MbedTLSUnavailable
+
+            if isinstance(missing, MbedTLSUnavailable):  # say what is missing, and what to install on this Python
+                raise InputError(f"--with-mbedtls: {missing}", hint=missing.hint) from missing
         raise
     if result.mbedtls is not None:
+        from hatch_meadow.mbedtls_oracle import load
+
         real = load()  # loaded (and cached) by run_check
         result.mbedtls["library"] = {"origin": real.origin, "path": real.library}
     code = EXIT_OK if result.ok else EXIT_FINDINGS
     if as_json:
         emit_json(result.to_json())
         return code
-    console = out_console()
+    # Plain click output (no rich): `check` is a short command, run by scripts and pipelines in loops.
+    console = PlainConsole()
     if result.project is not None:
         _print_project(console, result.project)
     if result.credentials is not None:
@@ -70,7 +73,20 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
     return code
 
 
-def _print_project(console: Console, project: ProjectCheck) -> None:
+class PlainConsole:
+    """The part of rich's Console that `check` uses, with click: terminal-safe text, colour only on a terminal
+    (click strips it elsewhere) and never with NO_COLOR set."""
+
+    def print(self, text: str, *, markup: bool = False, style: str | None = None, end: str = "\n") -> None:
+        from hatch_meadow.textsafe import printable
+
+        line = printable(text)
+        if style and not os.environ.get("NO_COLOR"):
+            line = click.style(line, fg=style.split()[-1], bold="bold" in style)
+        click.echo(line + end, nl=False)
+
+
+def _print_project(console: PlainConsole, project: ProjectCheck) -> None:
     console.print(f"project   {project.root}", markup=False)
     if project.where:
         console.print(f"options   {project.where}: valid", markup=False)
@@ -88,7 +104,7 @@ def _print_project(console: Console, project: ProjectCheck) -> None:
         console.print(f"copy      {verdict.file}: {when}{detail}", markup=False)
 
 
-def _print_credentials(console: Console, result: FullCheck) -> None:
+def _print_credentials(console: PlainConsole, result: FullCheck) -> None:
     """One verdict line: what Mbed TLS does (parse, pair) and whether the board can authenticate with it."""
     report = result.credentials
     assert report is not None
@@ -100,7 +116,7 @@ def _print_credentials(console: Console, result: FullCheck) -> None:
         console.print(f"          SHA-256 {report.certificate.sha256}", markup=False)
 
 
-def _print_mbedtls(console: Console, m: dict[str, Any]) -> None:
+def _print_mbedtls(console: PlainConsole, m: dict[str, Any]) -> None:
     console.print(f"mbedtls   real Mbed TLS {m['version']}: {m['parse']} (key: "
                   f"{(m['key'] or {}).get('name')}, cert: {(m['cert'] or {}).get('name')})", markup=False)
     console.print(f"          using the {m['library']['origin']} library {m['library']['path']}", markup=False)
@@ -108,14 +124,12 @@ def _print_mbedtls(console: Console, m: dict[str, Any]) -> None:
         console.print(f"          {m['note']}", markup=False)
 
 
-def _print_findings(console: Console, result: FullCheck) -> None:
-    from rich.markup import escape
-
+def _print_findings(console: PlainConsole, result: FullCheck) -> None:
     from hatch_meadow.findings import located
 
     for finding in result.findings:
         style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[finding.severity]
-        text = escape(f"[{finding.code}] {located(finding)}")
-        console.print(f"[{style}]{finding.severity}[/] {text}", highlight=False, markup=True)
+        console.print(finding.severity, style=style, end=" ")
+        console.print(f"[{finding.code}] {located(finding)}")
         if finding.fix:
             console.print(f"          fix: {finding.fix}", markup=False)

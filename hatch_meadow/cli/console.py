@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -42,6 +41,8 @@ def out_console() -> Console:
 
 def emit_json(payload: dict[str, Any]) -> None:
     """Write exactly one JSON object to stdout: ``schema_version`` first, keys snake_case (hatch_meadow/schemas/)."""
+    import json
+
     payload = {"schema_version": SCHEMA_VERSION, **payload}
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()

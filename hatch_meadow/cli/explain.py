@@ -89,8 +89,7 @@ def _print_item(item: ItemReport) -> None:
 
 
 def _print_code(code: CodeReport, indent: str) -> None:
-    from hatch_meadow.explain.report import board_first
-    from hatch_meadow.explain.table import releases, to_hex
+    from hatch_meadow.explain.table import board_first, releases, to_hex
 
     parts = " + ".join(f"{p.hex} ({p.level}-level)" for p in code.parts)
     composed = f" = {parts}" if len(code.parts) > 1 else ""

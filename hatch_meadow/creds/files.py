@@ -163,11 +163,10 @@ def write_new(path: Path, data: bytes, mode: int) -> None:
 
 def _switch_set(directory: Path, files: Mapping[str, bytes | None]) -> None:
     import json
-    import tempfile
 
     from hatch_meadow.atomicfile import fsync_folder, save_atomic
 
-    staging = Path(tempfile.mkdtemp(dir=directory, prefix=STAGING_PREFIX))  # 0700
+    staging = _new_staging(directory)
     try:
         for name, data in files.items():
             if data is not None:
@@ -179,6 +178,19 @@ def _switch_set(directory: Path, files: Mapping[str, bytes | None]) -> None:
     journal = {"staging": staging.name, "files": {name: data is not None for name, data in files.items()}}
     save_atomic(directory / JOURNAL, json.dumps(journal).encode(), mode=0o600)  # the commit point
     _roll_forward(directory, journal)
+
+
+def _new_staging(directory: Path) -> Path:
+    """A new private (0700) staging folder in ``directory`` (what tempfile.mkdtemp does, without importing it:
+    `generate` is a short command)."""
+    for _ in range(100):
+        staging = directory / f"{STAGING_PREFIX}{os.urandom(8).hex()}"
+        try:
+            os.mkdir(staging, 0o700)
+        except FileExistsError:
+            continue
+        return staging
+    raise FileExistsError(f"{directory}: no free staging name")
 
 
 def _roll_forward(directory: Path, journal: Mapping[str, object]) -> None:

@@ -10,28 +10,24 @@ does not keep a stale passphrase from an earlier provisioning).
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import os
 import string
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from hatch_meadow.creds import legacypem
+from hatch_meadow.creds.certbuild import build_client_certificate
 from hatch_meadow.creds.files import write_credentials
 from hatch_meadow.creds.passphrase import MAX_PASSPHRASE_BYTES, passphrase_problem
 from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES, KeyEncryption, KeyType, device_id_problem
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY
 
-#: Backdate validity a little so a board (or server) whose clock runs slightly behind accepts it.
-BACKDATE: Final = timedelta(minutes=5)
 PASSPHRASE_ALPHABET: Final = string.ascii_letters + string.digits + "-_"  # 64 symbols: 6 bits each
 PASSPHRASE_LENGTH: Final = 24  # 144 bits; printable, no whitespace, shell-safe
 
@@ -52,8 +48,9 @@ class Generated:
 
 
 def new_passphrase() -> bytes:
-    """A random printable passphrase (>= 128 bits, no whitespace)."""
-    return "".join(secrets.choice(PASSPHRASE_ALPHABET) for _ in range(PASSPHRASE_LENGTH)).encode("ascii")
+    """A random printable passphrase (144 bits, no whitespace): one of 64 symbols per byte of os.urandom
+    (the OS's CSPRNG, what ``secrets`` uses); 64 divides 256, so every symbol is equally likely."""
+    return bytes(PASSPHRASE_ALPHABET.encode("ascii")[b & 0x3F] for b in os.urandom(PASSPHRASE_LENGTH))
 
 
 def new_key(key_type: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
@@ -67,51 +64,16 @@ def new_key(key_type: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
 def encode_key(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, key_encryption: str,
                passphrase: bytes | None) -> bytes:
     """The key as traditional PEM, legacy-encrypted as asked."""
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption())
+    der = key.private_bytes(Encoding.DER, PrivateFormat.TraditionalOpenSSL,
+                            NoEncryption())
     label = "RSA PRIVATE KEY" if isinstance(key, rsa.RSAPrivateKey) else "EC PRIVATE KEY"
     dek = KeyEncryption(key_encryption).dek
     if dek is None:
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                 serialization.NoEncryption())
+        return key.private_bytes(Encoding.PEM, PrivateFormat.TraditionalOpenSSL,
+                                 NoEncryption())
     if not passphrase:
         raise CredentialError("an encrypted key needs a passphrase")
     return legacypem.encrypt(der, label, passphrase, dek)
-
-
-@dataclass(frozen=True, slots=True)
-class Issuer:
-    """Who signs a device certificate that is not self-signed: a fleet CA's name, key and key identifier."""
-
-    name: x509.Name
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-    key_identifier: x509.AuthorityKeyIdentifier
-
-
-def build_certificate(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, device_id: str, days: int,
-                      now: datetime, issuer: Issuer | None = None) -> x509.Certificate:
-    """An X.509 v3 client certificate with CN = ``device_id``: self-signed, or signed by ``issuer`` (then it
-    names the CA's key identifier as its authority key identifier)."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_id)])
-    is_rsa = isinstance(key, rsa.RSAPrivateKey)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name if issuer is None else issuer.name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())  # positive, 159 random bits
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=is_rsa,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    if issuer is None:
-        return builder.sign(key, hashes.SHA256())
-    return builder.add_extension(issuer.key_identifier, critical=False).sign(issuer.key, hashes.SHA256())
 
 
 def generate_credentials(
@@ -161,19 +123,16 @@ def generate_credentials(
         secret, source = passphrase, passphrase_source
     else:
         secret, source = new_passphrase(), "generated"
-    certificate = build_certificate(key, device_id, days, moment)
-    cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
+    certificate = build_client_certificate(key, device_id, days, moment)
     written = write_credentials(directory, {
-        CLIENT_CERT: cert_pem,
+        CLIENT_CERT: certificate.pem,
         PRIVATE_KEY: encode_key(key, key_encryption, secret or None),
         PASS_FILE: secret,
     }, force=force)
-    cert_der = certificate.public_bytes(serialization.Encoding.DER)
     return Generated(
         directory=directory, files=tuple(written), device_id=device_id, key_type=key_type,
-        key_encryption=key_encryption, passphrase_source=source, not_after=certificate.not_valid_after_utc,
-        sha1=hashlib.sha1(cert_der, usedforsecurity=False).hexdigest().upper(),
-        sha256=hashlib.sha256(cert_der).hexdigest().upper(),
+        key_encryption=key_encryption, passphrase_source=source, not_after=certificate.not_after,
+        sha1=certificate.sha1, sha256=certificate.sha256,
     )
 
 
@@ -206,14 +165,11 @@ def reissue_certificate(directory: Path, *, device_id: str, days: int = 365, pro
         reason = next((f.message for f in verdict.findings if f.severity == "error"), "it cannot sign")
         raise CredentialError(f"{directory / PRIVATE_KEY}: the key cannot be reused ({reason})",
                               hint="`hatch-meadow fix` repairs a readable key; or leave out --keep-key")
-    certificate = build_certificate(key, device_id, days, now or datetime.now(timezone.utc))
-    written = write_credentials(directory, {CLIENT_CERT: certificate.public_bytes(serialization.Encoding.PEM)},
-                                force=True)
-    cert_der = certificate.public_bytes(serialization.Encoding.DER)
+    certificate = build_client_certificate(key, device_id, days, now or datetime.now(timezone.utc))
+    written = write_credentials(directory, {CLIENT_CERT: certificate.pem}, force=True)
     kind = f"rsa-{key.key_size}" if isinstance(key, rsa.RSAPrivateKey) else f"ec-{key.curve.name}"
     return Generated(
         directory=directory, files=tuple(written), device_id=device_id, key_type=kind,
-        key_encryption="kept", passphrase_source="kept", not_after=certificate.not_valid_after_utc,
-        sha1=hashlib.sha1(cert_der, usedforsecurity=False).hexdigest().upper(),
-        sha256=hashlib.sha256(cert_der).hexdigest().upper(),
+        key_encryption="kept", passphrase_source="kept", not_after=certificate.not_after,
+        sha1=certificate.sha1, sha256=certificate.sha256,
     )

@@ -3,7 +3,8 @@ and how a composed code (high-level + low-level) is named. Pure data; the real l
 
 from __future__ import annotations
 
-from typing import Final
+import functools
+from typing import Any, Final
 
 # Low-level module codes occupy bits 0..6 of the absolute value, high-level codes bits 7..15. A
 # high-level failure caused by a low-level one returns their sum (e.g. -0x2562 =
@@ -19,27 +20,23 @@ PARSE_MODULES: Final = frozenset({"BIGNUM", "AES", "BASE64", "OID", "DES", "ASN1
 DOUBLE_ADD: Final = -0x7980
 
 
-def _parse_error_names() -> dict[int, str]:
+@functools.cache
+def error_names() -> dict[int, str]:
     """Constant names (without ``MBEDTLS_ERR_``) by value, from the one table read from Mbed TLS's headers
     (``hatch_meadow/explain/mbedtls_errors.json``): the parse modules' codes of 2.28, named as the board's
     3.x names them where a name changed."""
-    from hatch_meadow.explain.report import board_first
-    from hatch_meadow.explain.table import all_values, split
+    from hatch_meadow.explain.table import all_values, board_definition, split
 
     names: dict[int, str] = {}
     for value in all_values():
         parts = split(value)
         if len(parts) != 1 or not parts[0].known:
             continue
-        definition = board_first(parts[0])[0]
+        definition = board_definition(parts[0])
         in_2_28 = any(r.startswith("2.28") for d in parts[0].definitions for r in d.releases)
         if in_2_28 and (definition.module in PARSE_MODULES or value == DOUBLE_ADD):
             names[value] = definition.name
     return names
-
-
-#: ``MBEDTLS_ERR_*`` constant names (without the prefix) by negative value, for the codes a parse can return.
-ERROR_NAMES: Final[dict[int, str]] = _parse_error_names()
 
 
 def error_name(code: int) -> str:
@@ -61,14 +58,27 @@ def error_name(code: int) -> str:
         return f"CERTS_FAILED(+{code})"
     magnitude = -code
     parts = [-(magnitude & _HIGH_LEVEL_MASK), -(magnitude & _LOW_LEVEL_MASK)]
-    return "+".join(ERROR_NAMES.get(part, f"-0x{-part:04X}") for part in parts if part)
+    names = error_names()
+    return "+".join(names.get(part, f"-0x{-part:04X}") for part in parts if part)
 
 
-#: Values by name (the inverse of :data:`ERROR_NAMES`), for predictions that name the error they expect.
-ERROR_CODES: Final[dict[str, int]] = {name: code for code, name in ERROR_NAMES.items()}
+@functools.cache
+def error_codes() -> dict[str, int]:
+    """Values by name (the inverse of :func:`error_names`), for predictions that name the error they expect."""
+    return {name: code for code, name in error_names().items()}
+
+
+def __getattr__(name: str) -> dict[Any, Any]:
+    """``ERROR_NAMES`` (value → name, the codes a parse can return) and ``ERROR_CODES`` (name → value), read
+    from the table on first use: a check that finds nothing wrong never loads it."""
+    if name == "ERROR_NAMES":
+        return error_names()
+    if name == "ERROR_CODES":
+        return error_codes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def describe(name: str) -> str:
     """``NAME (-0xHHHH = -DDDDD)``, as Meadow logs a code in decimal; an unknown name is returned as it is."""
-    code = ERROR_CODES.get(name)
+    code = error_codes().get(name)
     return name if code is None else f"{name} (-0x{-code:04X} = {code})"

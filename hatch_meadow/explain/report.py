@@ -6,11 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from hatch_meadow.explain.advice import CHECK, Advice, advice_for
-from hatch_meadow.explain.table import Part, releases, split, to_hex
+from hatch_meadow.explain.table import Part, board_definition, releases, split, to_hex
 from hatch_meadow.explain.text import Message, codes_in, messages_in, parse_code
 
-#: Meadow's own Mbed TLS is 3.x (spec §0): where 2.28 and 3.x disagree on a value, 3.x applies on the board.
-BOARD_RELEASE_PREFIX: Final = "3."
 MESSAGE_ADVICE: Final = {
     "private-key-parse": Advice("the deployed key, or the pass file beside it, is one the board's Mbed TLS rejects",
                                 (CHECK + "  # the exact reason, predicted and from real Mbed TLS",
@@ -38,7 +36,7 @@ class CodeReport:
 
     def names(self) -> list[str]:
         """Each known part's name as the board (3.x) would call it, high-level first."""
-        return [_board_definition(p).name for p in self.parts if p.known]
+        return [board_definition(p).name for p in self.parts if p.known]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,24 +84,10 @@ class ItemReport:
                 "fixes": [] if advice is None else list(advice.fixes)}
 
 
-def _board_definition(part: Part) -> Any:
-    """The definition the board's 3.x uses, else the newest."""
-    for definition in reversed(part.definitions):
-        if any(r.startswith(BOARD_RELEASE_PREFIX) for r in definition.releases):
-            return definition
-    return part.definitions[-1]
-
-
-def board_first(part: Part) -> list[Any]:
-    """The part's definitions, the one the board's 3.x uses first."""
-    first = _board_definition(part)
-    return [first, *(d for d in part.definitions if d is not first)]
-
-
 def explain_code(code: int) -> CodeReport:
     """The parts of a negative ``code`` and the advice for it."""
     parts = tuple(split(code))
-    names = [_board_definition(p).name for p in parts if p.known]
+    names = [board_definition(p).name for p in parts if p.known]
     return CodeReport(code, parts, advice_for(names))
 
 

@@ -80,6 +80,20 @@ def definitions(value: int) -> tuple[Definition, ...]:
     return _by_value().get(value, ())
 
 
+def board_definition(part: Part) -> Definition:
+    """The definition the board's Mbed TLS 3.x uses for a known part, else the newest."""
+    for definition in reversed(part.definitions):
+        if any(r.startswith("3.") for r in definition.releases):
+            return definition
+    return part.definitions[-1]
+
+
+def board_first(part: Part) -> list[Definition]:
+    """The part's definitions, the board's (3.x) first."""
+    first = board_definition(part)
+    return [first, *(d for d in part.definitions if d is not first)]
+
+
 def all_values() -> list[int]:
     """Every value the table defines."""
     return sorted(_by_value())

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from hatch_meadow.creds.certbuild import BACKDATE
 from hatch_meadow.errors import CredentialError, InputError
 
 CA_KEY: Final = "ca_key.pem"
@@ -29,7 +30,6 @@ CA_PASSPHRASE_ENV: Final = "HATCH_MEADOW_CA_PASSPHRASE"
 CA_KEY_TYPES: Final = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096")
 DEFAULT_CA_DAYS: Final = 3650
 MIN_CA_PASSPHRASE_BYTES: Final = 8
-BACKDATE: Final = timedelta(minutes=5)
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 

@@ -22,7 +22,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from hatch_meadow.creds.generate import Issuer, build_certificate, encode_key, new_key, new_passphrase
+from hatch_meadow.creds.certbuild import CertIssuer, build_client_certificate
+from hatch_meadow.creds.generate import encode_key, new_key, new_passphrase
 from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES
 from hatch_meadow.errors import InputError
 from hatch_meadow.fleet.ca import FleetCA, issued_by
@@ -164,8 +165,7 @@ def _init_worker(ca_key_der: bytes, ca_cert_der: bytes, options: IssueOptions) -
     key = serialization.load_der_private_key(ca_key_der, None)
     certificate = x509.load_der_x509_certificate(ca_cert_der)
     ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    _WORKER.update(issuer=Issuer(certificate.subject, key,  # type: ignore[arg-type]
-                                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)),
+    _WORKER.update(issuer=CertIssuer(certificate.subject.public_bytes(), key, ski.digest),  # type: ignore[arg-type]
                    ca_cert=certificate, options=options)
 
 
@@ -181,8 +181,9 @@ def _issue_one(task: tuple[str, str | None, str]) -> Entry:
         return base.replace(problem=f"{folder} is not a folder; move it away")
     key = new_key(options.key_type)
     secret = b"" if options.key_encryption == "none" else new_passphrase()
-    certificate = build_certificate(key, device_id, options.days, datetime.now(timezone.utc), _WORKER["issuer"])
-    files = {CLIENT_CERT: certificate.public_bytes(serialization.Encoding.PEM),
+    built = build_client_certificate(key, device_id, options.days, datetime.now(timezone.utc), _WORKER["issuer"])
+    certificate = x509.load_der_x509_certificate(built.der)
+    files = {CLIENT_CERT: built.pem,
              PRIVATE_KEY: encode_key(key, options.key_encryption, secret or None), PASS_FILE: secret}
     try:
         write_folder(folder, files, replace=options.force)
