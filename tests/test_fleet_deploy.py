@@ -163,6 +163,8 @@ def test_cli_two_simulated_boards_and_usage_errors(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "0001 -> dev-a: deployed" in done.stdout or "0001 -> dev-b: deployed" in done.stdout
     assert "2 board(s) provisioned, 0 failed" in done.stdout
+    assert "PORT" in done.stdout
+    assert "STATUS" in done.stdout
     records = manifest(out)
     assert {records["dev-a"]["deployed_to"], records["dev-b"]["deployed_to"]} == {"0001", "0002"}
     third = cli("--port", "sim://three?serial=0003")

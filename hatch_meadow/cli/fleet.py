@@ -11,9 +11,10 @@ import click
 from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from hatch_meadow.fleet.issue import IssueSummary
+    from hatch_meadow.fleet.provision import BoardOutcome
     from hatch_meadow.ports import PortInfo
 
 FOLDER = click.Path(file_okay=False, path_type=Path)
@@ -233,7 +234,7 @@ def deploy_command(out: Path, ports: tuple[str, ...], watch: bool, count: int | 
     """
     from hatch_meadow.cli.console import emit_json
     from hatch_meadow.errors import InputError
-    from hatch_meadow.fleet.provision import BoardOutcome, deploy_fleet, watch_fleet
+    from hatch_meadow.fleet.provision import deploy_fleet, watch_fleet
     from hatch_meadow.textsafe import printable
 
     def line(outcome: BoardOutcome) -> None:
@@ -265,9 +266,24 @@ def deploy_command(out: Path, ports: tuple[str, ...], watch: bool, count: int | 
                    "provisioned": len(run.provisioned),
                    "failed": sum(1 for o in run.outcomes if o.status == "failed")})
     else:
+        _summary_table(run.outcomes)
         failed = sum(1 for o in run.outcomes if o.status == "failed")
         click.echo(f"{len(run.provisioned)} board(s) provisioned, {failed} failed")
     return code
+
+
+def _summary_table(outcomes: Sequence[BoardOutcome]) -> None:
+    """One row per board: port, serial, device, status, seconds (terminal-safe)."""
+    from hatch_meadow.textsafe import printable
+
+    if not outcomes:
+        return
+    rows = [("PORT", "SERIAL", "DEVICE", "STATUS", "SECONDS")] + [
+        (printable(o.port), printable(o.serial or "?"), printable(o.device_id or "-"), o.status, f"{o.seconds:.1f}")
+        for o in outcomes]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def _meadow_ports() -> list[PortInfo]:
