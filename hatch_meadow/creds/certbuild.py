@@ -14,7 +14,6 @@ and ``generate`` is a short command run in loops. The profile is small and fixed
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hatch_meadow.creds import der
+from hatch_meadow.creds.fingerprints import certificate_pem, sha1_thumbprint, sha256_thumbprint
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -64,17 +64,15 @@ class BuiltCertificate:
 
     @property
     def pem(self) -> bytes:
-        body = base64.b64encode(self.der)
-        lines = b"\n".join(body[i:i + 64] for i in range(0, len(body), 64))
-        return b"-----BEGIN CERTIFICATE-----\n" + lines + b"\n-----END CERTIFICATE-----\n"
+        return certificate_pem(self.der)
 
     @property
     def sha1(self) -> str:
-        return hashlib.sha1(self.der, usedforsecurity=False).hexdigest().upper()
+        return sha1_thumbprint(self.der)
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.der).hexdigest().upper()
+        return sha256_thumbprint(self.der)
 
 
 def build_client_certificate(key: SigningKey, device_id: str, days: int, now: datetime,

@@ -9,12 +9,12 @@ Mbed TLS accepts (negative serials, for one) and hides details that Mbed TLS rej
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Final
 
 from hatch_meadow.creds import der, oids
+from hatch_meadow.creds.fingerprints import sha1_thumbprint, sha256_thumbprint
 from hatch_meadow.creds.mbedtls_errors import describe
 from hatch_meadow.creds.pem import read_block
 from hatch_meadow.creds.profiles import Profile
@@ -55,12 +55,12 @@ class CertInfo:
     @property
     def sha1(self) -> str:
         """Uppercase hex SHA-1 of the DER certificate (Azure's older thumbprint)."""
-        return hashlib.sha1(self.der, usedforsecurity=False).hexdigest().upper()
+        return sha1_thumbprint(self.der)
 
     @property
     def sha256(self) -> str:
         """Uppercase hex SHA-256 of the DER certificate (Azure's thumbprint)."""
-        return hashlib.sha256(self.der).hexdigest().upper()
+        return sha256_thumbprint(self.der)
 
 
 @dataclass
