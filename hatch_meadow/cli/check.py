@@ -14,6 +14,7 @@ from hatch_meadow.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 if TYPE_CHECKING:
     from hatch_meadow.checking import FullCheck
+    from hatch_meadow.cli.console import PlainConsole
     from hatch_meadow.project_check import ProjectCheck
 
 
@@ -38,7 +39,7 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
     Exit 0 when all is well, 1 when problems were found, 2 for invalid options or unusable input.
     """
     from hatch_meadow.checking import run_check
-    from hatch_meadow.cli.console import emit_json
+    from hatch_meadow.cli.console import emit_json, plain_console
 
     try:
         result = run_check(project.resolve(), credentials_dir=directory, profile=profile, strict=strict,
@@ -61,7 +62,7 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
         emit_json(result.to_json())
         return code
     # Plain click output (no rich): `check` is a short command, run by scripts and pipelines in loops.
-    console = PlainConsole()
+    console = plain_console()
     if result.project is not None:
         _print_project(console, result.project)
     if result.credentials is not None:
@@ -71,19 +72,6 @@ def check(project: Path, directory: Path | None, profile: str | None, device_id:
     _print_findings(console, result)
     console.print("ok" if result.ok else "problems found", markup=False)
     return code
-
-
-class PlainConsole:
-    """The part of rich's Console that `check` uses, with click: terminal-safe text, colour only on a terminal
-    (click strips it elsewhere) and never with NO_COLOR set."""
-
-    def print(self, text: str, *, markup: bool = False, style: str | None = None, end: str = "\n") -> None:
-        from hatch_meadow.textsafe import printable
-
-        line = printable(text)
-        if style and not os.environ.get("NO_COLOR"):
-            line = click.style(line, fg=style.split()[-1], bold="bold" in style)
-        click.echo(line + end, nl=False)
 
 
 def _print_project(console: PlainConsole, project: ProjectCheck) -> None:

@@ -46,3 +46,25 @@ def emit_json(payload: dict[str, Any]) -> None:
     payload = {"schema_version": SCHEMA_VERSION, **payload}
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
+
+
+class PlainConsole:
+    """The part of rich's Console that `check` uses, with click: terminal-safe text, colour only on a terminal
+    (click strips it elsewhere) and never with NO_COLOR set."""
+
+    def print(self, text: str, *, markup: bool = False, style: str | None = None, end: str = "\n") -> None:
+        import os
+
+        import click
+
+        from hatch_meadow.textsafe import printable
+
+        line = printable(text)
+        if style and not os.environ.get("NO_COLOR"):
+            line = click.style(line, fg=style.split()[-1], bold="bold" in style)
+        click.echo(line + end, nl=False)
+
+
+def plain_console() -> PlainConsole:
+    """Results on stdout without rich (short commands that scripts run in loops: ``check``)."""
+    return PlainConsole()

@@ -166,7 +166,7 @@ def _switch_set(directory: Path, files: Mapping[str, bytes | None]) -> None:
 
     from hatch_meadow.atomicfile import fsync_folder, save_atomic
 
-    staging = _new_staging(directory)
+    staging = new_private_folder(directory, STAGING_PREFIX)
     try:
         for name, data in files.items():
             if data is not None:
@@ -180,11 +180,11 @@ def _switch_set(directory: Path, files: Mapping[str, bytes | None]) -> None:
     _roll_forward(directory, journal)
 
 
-def _new_staging(directory: Path) -> Path:
-    """A new private (0700) staging folder in ``directory`` (what tempfile.mkdtemp does, without importing it:
-    `generate` is a short command)."""
+def new_private_folder(directory: Path, prefix: str) -> Path:
+    """A new private (0700) folder ``prefix`` + random hex in ``directory`` (what tempfile.mkdtemp does, without
+    importing it: `generate` is a short command). Staging for credential sets and fleet device folders."""
     for _ in range(100):
-        staging = directory / f"{STAGING_PREFIX}{os.urandom(8).hex()}"
+        staging = directory / f"{prefix}{os.urandom(8).hex()}"
         try:
             os.mkdir(staging, 0o700)
         except FileExistsError:

@@ -264,21 +264,26 @@ def _certificate_findings(verdict: CertVerdict, first: CertInfo, device_id: str 
                                 f"for client authentication: {problem}", "regenerate it (`hatch-meadow generate`)"))
 
 
+def key_matches(first: CertInfo, key: Any) -> bool:
+    """True when ``key`` (a parsed private key) is the key of certificate ``first`` (SPKI compared as DER,
+    after re-encoding the certificate's when its bytes differ)."""
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    if spki == first.spki:
+        return True
+    try:
+        cert_key = serialization.load_der_public_key(first.spki)
+        return bool(cert_key.public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo) == spki)
+    except (ValueError, TypeError):
+        return False
+
+
 def _pair(first: CertInfo, key_verdict: KeyVerdict, findings: list[Finding]) -> Pair:
     key = key_verdict.key
     if key is None:
         return "n/a"
-    spki = key.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-    same = spki == first.spki
-    if not same:
-        try:
-            cert_key = serialization.load_der_public_key(first.spki)
-            same = cert_key.public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo) == spki
-        except (ValueError, TypeError):
-            same = False
-    if same:
+    if key_matches(first, key):
         return "match"
     findings.append(Finding("cert-key-mismatch", "error", CLIENT_CERT, "the first certificate does not belong to "
                             f"{PRIVATE_KEY}; the board would load both and the TLS handshake would fail",

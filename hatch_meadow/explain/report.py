@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from hatch_meadow.explain.advice import CHECK, Advice, advice_for
-from hatch_meadow.explain.table import Part, board_definition, releases, split, to_hex
+from hatch_meadow.explain.table import Part, board_definition, board_first, releases, split, to_hex
 from hatch_meadow.explain.text import Message, codes_in, messages_in, parse_code
 
 MESSAGE_ADVICE: Final = {
@@ -43,7 +43,7 @@ class CodeReport:
             "code": self.code, "hex": to_hex(self.code), "known": self.known,
             "parts": [{"value": p.value, "hex": p.hex, "level": p.level, "known": p.known,
                        "definitions": [{"constant": d.constant, "module": d.module, "description": d.description,
-                                        "releases": list(d.releases)} for d in p.definitions]}
+                                        "releases": list(d.releases)} for d in _board_first(p)]}
                       for p in self.parts],
             "cause": None if self.advice is None else self.advice.cause,
             "file": None if self.advice is None else self.advice.file,
@@ -82,6 +82,10 @@ class ItemReport:
                 "codes": [c.to_json() for c in self.codes],
                 "cause": None if advice is None else advice.cause,
                 "fixes": [] if advice is None else list(advice.fixes)}
+
+
+def _board_first(part: Part) -> list[Any]:
+    return board_first(part) if part.known else []
 
 
 def explain_code(code: int) -> CodeReport:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
 from hatch_meadow.atomicfile import fsync_folder
-from hatch_meadow.creds.files import mode_for, write_new
+from hatch_meadow.creds.files import mode_for, new_private_folder, write_new
 
 STAGING: Final = ".staging-"
 REPLACED: Final = ".replaced-"
@@ -46,7 +45,7 @@ def write_folder(target: Path, files: Mapping[str, bytes], *, replace: bool) -> 
         OSError: the folder cannot be written (nothing is left in place of ``target`` that was not there).
     """
     parent = target.parent
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f"{STAGING}{target.name}-"))  # 0700
+    staging = new_private_folder(parent, f"{STAGING}{target.name}-")
     try:
         for name, data in files.items():
             write_new(staging / name, data, mode_for(name))
@@ -54,7 +53,7 @@ def write_folder(target: Path, files: Mapping[str, bytes], *, replace: bool) -> 
         if os.path.lexists(target):
             if not replace:
                 raise FileExistsError(target)
-            aside = Path(tempfile.mkdtemp(dir=parent, prefix=f"{REPLACED}{target.name}-"))
+            aside = new_private_folder(parent, f"{REPLACED}{target.name}-")
             os.replace(target, aside / "old")  # the old set, kept until the new one is in place
             os.rename(staging, target)
             fsync_folder(parent)

@@ -94,12 +94,11 @@ def _parse(key: bytes, cert: bytes, password: bytes | None) -> tuple[int, int, b
 
 
 def _predict(key: bytes, cert: bytes, password: bytes | None) -> tuple[int, int, bool]:
-    from cryptography.hazmat.primitives import serialization
-
     from hatch_meadow.creds.certcheck import check_certificate
     from hatch_meadow.creds.keycheck import check_key
     from hatch_meadow.creds.mbedtls_errors import ERROR_CODES
     from hatch_meadow.creds.profiles import PROFILES
+    from hatch_meadow.creds.validate import key_matches
 
     profile = PROFILES["meadow-f7"]
     key_verdict = check_key(key, password, profile)
@@ -107,9 +106,6 @@ def _predict(key: bytes, cert: bytes, password: bytes | None) -> tuple[int, int,
     key_code = 0 if key_verdict.accepted else (
         sum(ERROR_CODES.get(part, 0) for part in (key_verdict.error or "").split("+")) or -0x3D00)
     cert_code = 0 if cert_verdict.accepted else -0x2180
-    pair_ok = False
-    if key_verdict.key is not None and cert_verdict.certificates:
-        spki = key_verdict.key.public_key().public_bytes(serialization.Encoding.DER,
-                                                          serialization.PublicFormat.SubjectPublicKeyInfo)
-        pair_ok = spki == cert_verdict.certificates[0].spki
+    pair_ok = key_verdict.key is not None and bool(cert_verdict.certificates) and key_matches(
+        cert_verdict.certificates[0], key_verdict.key)
     return key_code, cert_code, pair_ok
