@@ -191,6 +191,8 @@ class PtyBoard:
             return
         if not self._attached:
             return  # nobody is listening: the board's output goes nowhere
+        if self._unplug_at is not None:
+            return  # the connection dies with the reboot: what the board says next is for the new one
         if not self._outbox:
             self._write_after = max(self._write_after, now + self.board.faults.reply_latency_s)
         self._outbox += data
@@ -216,7 +218,8 @@ class PtyBoard:
         attached = not any(revents & select.POLLHUP for _, revents in poller.poll(0))
         if attached != self._attached:
             self._attached = attached
-            (self.board.host_opened if attached else self.board.host_closed)(time.monotonic())
+            if self._unplug_at is None:  # opening the dying port after a RECONNECT reaches no board
+                (self.board.host_opened if attached else self.board.host_closed)(time.monotonic())
             if not attached:
                 self._outbox.clear()
             return
@@ -243,6 +246,8 @@ class PtyBoard:
             return
         now = time.monotonic()
         self._rx.spent(len(data), now)
+        if self._unplug_at is not None:
+            return  # written to the dying port after a RECONNECT: lost, as on a real board
         self._queue(self.board.receive(data, now), now)
 
     def _write_to_host(self, master: int) -> None:

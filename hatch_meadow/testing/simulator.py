@@ -124,6 +124,7 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         self.app = app
         self._app_run: AppRun | None = None
         self._app_starts_now = app is not None and runtime_enabled  # powered on with the app running
+        self._app_awaits_host = False  # rebooted with the app enabled: it starts when the host reopens
         self._said: list[tuple[ResponseType, str]] = []  # console lines queued by say()
         #: Every console line the app printed, with its kind (for tests).
         self.console: list[tuple[ResponseType, str]] = []
@@ -188,6 +189,11 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
     def host_opened(self, now: float) -> None:
         """The host opened the port: after a host-initiated reboot, the post-boot CONCLUDED is due."""
         self.host_attached = True
+        if self._app_awaits_host and self.app is not None and self._reboot_until is None:
+            # sim: a real app needs seconds to start, far longer than the host takes to reopen the port,
+            # so its clock starts at that reopen (output with no host listening would be lost).
+            self._app_awaits_host = False
+            self._app_run = start_app(self.app, self.esp_store, now)
         if self._owe_boot_concluded and self.boot_concluded_delay_s is not None and self._reboot_until is None:
             self._owe_boot_concluded = False
             self._boot_concluded_at = now + self.boot_concluded_delay_s
@@ -390,6 +396,7 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         """RECONNECT echoes the request's UserData (spec §11.3); input is ignored until the reboot ends."""
         self._reboot_until = now + self.reboot_s
         self._app_run = None  # the app dies with the reboot
+        self._app_awaits_host = False
         self.reboots_started += 1
         self.host_attached = False  # the USB connection goes down with the reboot
         self._decoder = FrameDecoder()
@@ -406,8 +413,7 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         self._download = None
         self._upload = None
         self._migrate_credentials()
-        if self.app is not None and self.runtime_enabled:
-            self._app_run = start_app(self.app, self.esp_store, now)
+        self._app_awaits_host = self.app is not None and self.runtime_enabled
         self._owe_boot_concluded = True  # the reboot was host-initiated (spec §5)
         if self.host_attached:  # a transport that kept the port open: the connection is already there
             self.host_opened(now)
