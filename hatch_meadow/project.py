@@ -183,10 +183,14 @@ class ProjectSettings:
     uses_hook: bool
     #: Tables that look meant for the hook but sit where hatchling never reads them (e.g. ``build.hook.meadow``).
     misplaced: tuple[str, ...] = ()
+    #: ``[tool.hatch.build…]`` hook tables hatchling ignores because hatch.toml has a ``[build]`` table.
+    ignored: tuple[str, ...] = ()
 
 
 def load_project_settings(root: Path) -> ProjectSettings:
-    """Read ``pyproject.toml`` (and ``hatch.toml``, which hatch prefers) for the hook's tables.
+    """Read ``pyproject.toml`` (and ``hatch.toml``) for the hook's tables, as hatchling reads them: hatch.toml's
+    top-level tables replace ``[tool.hatch]``'s of the same name, so a ``[build]`` table in hatch.toml hides every
+    ``[tool.hatch.build…]`` table (those are reported in ``ignored``).
 
     Raises:
         InputError: no pyproject.toml, or invalid TOML (with the line and column).
@@ -195,35 +199,39 @@ def load_project_settings(root: Path) -> ProjectSettings:
     data = _load_toml(pyproject, required=True)
     hatch_toml = _load_toml(root / "hatch.toml", required=False)
     name = _sub(data, "project", "project").get("name")
-    tables: list[HookTable] = []
-    sources: list[tuple[Mapping[str, Any], bool, str]] = [
-        (_sub(_sub(data, "tool", "tool"), "hatch", "tool.hatch"), False, "tool.hatch")]
-    if hatch_toml:
-        sources.insert(0, (hatch_toml, True, "hatch.toml"))
-    for hatch_cfg, is_hatch_toml, prefix in sources:
-        dot = "" if is_hatch_toml else f"{prefix}."
-        build = _sub(hatch_cfg, "build", f"{dot}build")
-        hook = _sub(build, "hooks", f"{dot}build.hooks").get(PLUGIN_NAME)
-        if hook is not None:
-            where = hook_table_path(hatch_toml=is_hatch_toml)
-            tables.append(HookTable(where, _table(hook, where), None))
-        targets = _sub(build, "targets", f"{dot}build.targets")
-        for target, target_cfg in sorted(targets.items()):
-            target_table = _sub(targets, target, f"{dot}build.targets.{target}")
-            hook = _sub(target_table, "hooks", f"{dot}build.targets.{target}.hooks").get(PLUGIN_NAME) \
-                if target_cfg is not None else None
-            if hook is not None:
-                where = hook_table_path(target, hatch_toml=is_hatch_toml)
-                tables.append(HookTable(where, _table(hook, where), target))
+    tool_hatch = _sub(_sub(data, "tool", "tool"), "hatch", "tool.hatch")
+    from_hatch_toml = "build" in hatch_toml
+    tables = _hook_tables(hatch_toml if from_hatch_toml else tool_hatch, hatch_toml=from_hatch_toml)
+    ignored = [t.where for t in _hook_tables(tool_hatch, hatch_toml=False)] if from_hatch_toml else []
     requires = _sub(data, "build-system", "build-system").get("requires", [])
     uses_hook = isinstance(requires, list) and any(
         isinstance(r, str) and r.replace("_", "-").lower().startswith("hatch-meadow") for r in requires)
     tool = _sub(data, "tool", "tool")
     misplaced = [f"tool.{k}" for k, v in tool.items() if isinstance(v, dict) and k.lower() in _HOOKISH]
-    misplaced += [f"tool.hatch.{p}" for p in _misplaced_tables(_sub(tool, "hatch", "tool.hatch"), ())]
+    misplaced += [f"tool.hatch.{p}" for p in _misplaced_tables(tool_hatch, ())]
     misplaced += [f"hatch.toml [{p}]" for p in _misplaced_tables(hatch_toml, ())]
-    return ProjectSettings(root=root, name=name if isinstance(name, str) else None,
-                           tables=tuple(tables), uses_hook=uses_hook, misplaced=tuple(misplaced))
+    return ProjectSettings(root=root, name=name if isinstance(name, str) else None, tables=tuple(tables),
+                           uses_hook=uses_hook, misplaced=tuple(misplaced), ignored=tuple(ignored))
+
+
+def _hook_tables(hatch_cfg: Mapping[str, Any], *, hatch_toml: bool) -> list[HookTable]:
+    """The ``meadow`` tables of one hatch configuration (``[tool.hatch]`` or hatch.toml): global, then by target."""
+    dot = "" if hatch_toml else "tool.hatch."
+    build = _sub(hatch_cfg, "build", f"{dot}build")
+    tables: list[HookTable] = []
+    hook = _sub(build, "hooks", f"{dot}build.hooks").get(PLUGIN_NAME)
+    if hook is not None:
+        where = hook_table_path(hatch_toml=hatch_toml)
+        tables.append(HookTable(where, _table(hook, where), None))
+    targets = _sub(build, "targets", f"{dot}build.targets")
+    for target, target_cfg in sorted(targets.items()):
+        target_table = _sub(targets, target, f"{dot}build.targets.{target}")
+        hook = _sub(target_table, "hooks", f"{dot}build.targets.{target}.hooks").get(PLUGIN_NAME) \
+            if target_cfg is not None else None
+        if hook is not None:
+            where = hook_table_path(target, hatch_toml=hatch_toml)
+            tables.append(HookTable(where, _table(hook, where), target))
+    return tables
 
 
 #: Names a user may give the hook's table by mistake (hatchling reads only ``meadow``, in ``hooks``).

@@ -106,6 +106,14 @@ def check_project(root: Path, environ: dict[str, str] | None = None, *, with_csp
             f"rename it to [tool.hatch.build.hooks.{PLUGIN_NAME}] (or [tool.hatch.build.targets.wheel.hooks."
             f"{PLUGIN_NAME}]; in hatch.toml [build.hooks.{PLUGIN_NAME}])",
         ))
+    for path in settings.ignored:
+        findings.append(Finding(
+            "hook-table-ignored", "error", pyproject,
+            f"[{path}] is ignored: hatch.toml has a [build] table, which replaces [tool.hatch.build] as a whole "
+            "(hatchling reads one or the other, never both)",
+            f"move the table into hatch.toml as [{path.removeprefix('tool.hatch.')}], or move hatch.toml's [build] "
+            "into pyproject.toml",
+        ))
     chosen = _effective_table(settings.tables)
     if chosen is None:
         findings.append(Finding(
