@@ -30,6 +30,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
+    # Installed packages run from bytecode (pip compiles at install); a checkout may have none (or stale) when
+    # PYTHONDONTWRITEBYTECODE is set, which would bill compile time to every hatch-meadow run.
+    package = Path(__file__).resolve().parents[1] / "hatch_meadow"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)],
+                   check=True)
     from hatch_meadow.creds.generate import generate_credentials
     from hatch_meadow.creds.validate import check_credentials
 

@@ -7,16 +7,18 @@ to report. Only the secrets are checked: the certificate is public (a project ma
 
 from __future__ import annotations
 
+import os
 import shlex
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from hatch_meadow.errors import InputError
 from hatch_meadow.findings import Finding, Severity
 from hatch_meadow.names import SECRET_FILES
+
+if TYPE_CHECKING:
+    import subprocess
 
 GIT_TIMEOUT_S: Final = 10
 
@@ -32,6 +34,9 @@ class GitExposure:
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str] | None:
+    import shutil
+    import subprocess
+
     git = shutil.which("git")
     if git is None:
         return None
@@ -42,9 +47,20 @@ def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str] | None:
         return None
 
 
+def _maybe_in_repository(directory: Path) -> bool:
+    """False when no folder from ``directory`` up to the root holds a ``.git`` and no GIT_DIR / GIT_WORK_TREE is
+    set: git would find no repository, so `check` outside one runs no git process."""
+    if os.environ.get("GIT_DIR") or os.environ.get("GIT_WORK_TREE"):
+        return True
+    for here in {directory.absolute(), directory.resolve()}:  # git starts from the real path
+        if any(os.path.lexists(folder / ".git") for folder in (here, *here.parents)):
+            return True
+    return False
+
+
 def git_exposure(directory: Path) -> GitExposure:
     """What git would do with the secrets in ``directory`` (never raises)."""
-    if not directory.is_dir():
+    if not directory.is_dir() or not _maybe_in_repository(directory):
         return GitExposure(None)
     found = _git(["rev-parse", "--show-toplevel"], directory)
     if found is None or found.returncode != 0:

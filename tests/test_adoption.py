@@ -101,6 +101,45 @@ def test_untrack_takes_the_secrets_out_of_git_and_keeps_the_files(tmp_path: Path
     assert "nothing to do" in again.stdout
 
 
+@needs_git
+def test_a_symlink_into_a_repository_is_checked_from_outside(tmp_path: Path) -> None:
+    """git starts from the real path: a credentials folder reached through a link from outside is still checked."""
+    root = _repo(tmp_path, "tracked")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "MeadowApp").symlink_to(root / "MeadowApp")
+    assert "secret-tracked-by-git" in _codes(outside)
+
+
+@needs_git
+def test_a_repository_named_by_git_dir_is_checked(tmp_path: Path) -> None:
+    """No .git anywhere above the folder, but GIT_DIR / GIT_WORK_TREE name the repository: git is asked."""
+    root = _repo(tmp_path, "tracked")
+    (root / ".git").rename(tmp_path / "elsewhere.git")
+    env = {**os.environ, "GIT_DIR": str(tmp_path / "elsewhere.git"), "GIT_WORK_TREE": str(root)}
+    assert "secret-tracked-by-git" in _codes(root, env=env)
+
+
+def test_outside_any_repository_no_git_process_runs(tmp_path: Path) -> None:
+    """No .git from the folder up to the root: `check` (a short command) starts no git at all."""
+    generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    marker = tmp_path / "git-ran"
+    fake = bin_dir / "git"
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\nexit 128\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("GIT_DIR", None)
+    env.pop("GIT_WORK_TREE", None)
+    run = subprocess.run([sys.executable, "-m", "hatch_meadow", "check", "--dir", "c", "--json"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    if any((folder / ".git").exists() for folder in tmp_path.parents):
+        pytest.skip("the temporary folder is inside a git work tree here")
+    assert not marker.exists()
+
+
 def test_no_git_means_nothing_to_report(tmp_path: Path) -> None:
     generate_credentials(tmp_path / "c", device_id="dev-1", key_type="ec-p256")
     empty_path = {**os.environ, "PATH": str(tmp_path / "no-bin")}

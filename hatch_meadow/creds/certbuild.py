@@ -14,20 +14,22 @@ and ``generate`` is a short command run in loops. The profile is small and fixed
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hatch_meadow.creds import der
-from hatch_meadow.creds.fingerprints import certificate_pem, sha1_thumbprint, sha256_thumbprint
+from hatch_meadow.creds.fingerprints import certificate_pem, digest, sha1_thumbprint, sha256_thumbprint
 
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+if TYPE_CHECKING:  # rsa is imported when an RSA key signs: an EC `generate` does without it
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+SigningKey: TypeAlias = "rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey"
 
 BACKDATE: Final = timedelta(minutes=5)
 OID_COMMON_NAME: Final = "2.5.4.3"
@@ -86,7 +88,7 @@ def build_client_certificate(key: SigningKey, device_id: str, days: int, now: da
     not_before, not_after = now - BACKDATE, now + timedelta(days=days)
     extensions = [
         _extension(OID_BASIC_CONSTRAINTS, True, _seq()),
-        _extension(OID_KEY_USAGE, True, KEY_USAGE_RSA if isinstance(key, rsa.RSAPrivateKey) else KEY_USAGE_EC),
+        _extension(OID_KEY_USAGE, True, KEY_USAGE_EC if isinstance(key, ec.EllipticCurvePrivateKey) else KEY_USAGE_RSA),
         _extension(OID_EXT_KEY_USAGE, False, _seq(_oid(OID_CLIENT_AUTH))),
         _extension(OID_SUBJECT_KEY_ID, False, _tlv(0x04, key_identifier(spki))),
     ]
@@ -103,10 +105,12 @@ def build_client_certificate(key: SigningKey, device_id: str, days: int, now: da
         spki,
         _tlv(0xA3, _seq(*extensions)),
     )
-    if isinstance(signer, rsa.RSAPrivateKey):
-        signature = signer.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
-    else:
+    if isinstance(signer, ec.EllipticCurvePrivateKey):
         signature = signer.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    else:
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        signature = signer.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
     certificate = _seq(tbs, algorithm, _tlv(0x03, b"\x00" + signature))
     return BuiltCertificate(certificate, serial, not_before.replace(microsecond=0), not_after.replace(microsecond=0))
 
@@ -114,7 +118,7 @@ def build_client_certificate(key: SigningKey, device_id: str, days: int, now: da
 def key_identifier(spki: bytes) -> bytes:
     """RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bits."""
     bits = der.read_single(spki).children()[1]
-    return hashlib.sha1(bits.value[1:], usedforsecurity=False).digest()
+    return digest(hashes.SHA1(), bits.value[1:])
 
 
 def name_with_cn(common_name: str) -> bytes:
@@ -123,9 +127,9 @@ def name_with_cn(common_name: str) -> bytes:
 
 
 def _signature_algorithm(signer: SigningKey) -> bytes:
-    if isinstance(signer, rsa.RSAPrivateKey):
-        return _seq(_oid(OID_RSA_SHA256), b"\x05\x00")  # parameters NULL (RFC 4055)
-    return _seq(_oid(OID_ECDSA_SHA256))  # parameters absent (RFC 5758)
+    if isinstance(signer, ec.EllipticCurvePrivateKey):
+        return _seq(_oid(OID_ECDSA_SHA256))  # parameters absent (RFC 5758)
+    return _seq(_oid(OID_RSA_SHA256), b"\x05\x00")  # parameters NULL (RFC 4055)
 
 
 def _extension(oid: str, critical: bool, value: bytes) -> bytes:  # noqa: FBT001 - DER's own field order

@@ -11,13 +11,12 @@ does not keep a stale passphrase from an earlier provisioning).
 from __future__ import annotations
 
 import os
-import string
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from hatch_meadow.creds import legacypem
@@ -28,7 +27,11 @@ from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES, KeyEncrypt
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PASS_FILE, PRIVATE_KEY
 
-PASSPHRASE_ALPHABET: Final = string.ascii_letters + string.digits + "-_"  # 64 symbols: 6 bits each
+if TYPE_CHECKING:  # rsa is imported when an RSA key is made: an EC `generate` does without it
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+#: 64 symbols, 6 bits each: string.ascii_letters + digits + "-_", spelt out (`string` costs a short command time).
+PASSPHRASE_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 PASSPHRASE_LENGTH: Final = 24  # 144 bits; printable, no whitespace, shell-safe
 
 
@@ -57,6 +60,8 @@ def new_key(key_type: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
     """A new private key of ``key_type`` (one of KEY_TYPES)."""
     kind = KeyType(key_type)
     if kind.rsa_bits is not None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         return rsa.generate_private_key(public_exponent=65537, key_size=kind.rsa_bits)
     return ec.generate_private_key(ec.SECP256R1() if kind is KeyType.EC_P256 else ec.SECP384R1())
 
@@ -66,7 +71,7 @@ def encode_key(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, key_encrypti
     """The key as traditional PEM, legacy-encrypted as asked."""
     der = key.private_bytes(Encoding.DER, PrivateFormat.TraditionalOpenSSL,
                             NoEncryption())
-    label = "RSA PRIVATE KEY" if isinstance(key, rsa.RSAPrivateKey) else "EC PRIVATE KEY"
+    label = "EC PRIVATE KEY" if isinstance(key, ec.EllipticCurvePrivateKey) else "RSA PRIVATE KEY"
     dek = KeyEncryption(key_encryption).dek
     if dek is None:
         return key.private_bytes(Encoding.PEM, PrivateFormat.TraditionalOpenSSL,
@@ -145,6 +150,8 @@ def reissue_certificate(directory: Path, *, device_id: str, days: int = 365, pro
         CredentialError: a bad device id or validity; no key, or a key the board cannot use (it must parse
             with the pass file and be able to sign) — `check` says why.
     """
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     from hatch_meadow.creds.files import read_file
     from hatch_meadow.creds.keycheck import check_key
     from hatch_meadow.creds.profiles import PROFILES

@@ -8,15 +8,15 @@ docs recommend DES-EDE3-CBC, so both directions are implemented here from crypto
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from dataclasses import dataclass
 from typing import Final
 
-from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from hatch_meadow.creds.cbc import DecryptError, cbc_decrypt
+from hatch_meadow.creds.fingerprints import digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ def bytes_to_key(password: bytes, salt: bytes, size: int) -> bytes:
     out = b""
     block = b""
     while len(out) < size:
-        block = hashlib.md5(block + password + salt, usedforsecurity=False).digest()
+        block = digest(hashes.MD5(), block + password + salt)
         out += block
     return out[:size]
 

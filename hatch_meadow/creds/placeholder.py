@@ -8,18 +8,24 @@ keys, they are no keys at all, and deploying them overwrites the board's working
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
 from hatch_meadow.names import PASS_FILE
 
-INSTRUCTIONS: Final = re.compile(
+INSTRUCTIONS_PATTERN: Final = (
     rb"replace (this|the) (file|contents)|your (own )?(private key|client certificate|certificate|key|passphrase)"
     rb"|\(required\)|\bput (the|your) |\bpaste\b|\binsert (the|your)\b|leave (it|the file|this file) empty"
-    rb"|\bin \.pem format\b|\bopenssl (pkcs12|rsa|req|x509) ",
-    re.I)
+    rb"|\bin \.pem format\b|\bopenssl (pkcs12|rsa|req|x509) ")
 PEM_BLOCK: Final = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
 BASE64_LINE: Final = re.compile(rb"[A-Za-z0-9+/=]{16,}")
+
+
+@functools.cache
+def _instructions() -> re.Pattern[bytes]:
+    """Compiled on first need (~2 ms; a real credential set never needs it, and `check` is a short command)."""
+    return re.compile(INSTRUCTIONS_PATTERN, re.I)
 
 
 def placeholder_reason(name: str, data: bytes) -> str | None:
@@ -31,7 +37,7 @@ def placeholder_reason(name: str, data: bytes) -> str | None:
         return None  # an empty file has its own finding (key-empty, cert-empty)
     if _has_real_block(data):
         return None  # a real PEM body (maybe with "Bag Attributes" lines around it): judge it as a key
-    if INSTRUCTIONS.search(data):
+    if _instructions().search(data):
         return "holds instructions (\"" + _first_line(data) + "\")"
     if PEM_BLOCK.search(data):
         return "has a PEM skeleton with no base64 body (\"...\" or text where the key or certificate belongs)"
@@ -42,7 +48,7 @@ def _pass_file_reason(data: bytes) -> str | None:
     lines = [line for line in data.splitlines() if line.strip()]
     if len(lines) >= 2:
         return f"has {len(lines)} lines of text; a passphrase is one line, and the board uses the file's exact bytes"
-    if lines and INSTRUCTIONS.search(data) and b" " in lines[0].strip():
+    if lines and b" " in lines[0].strip() and _instructions().search(data):
         return "holds instructions (\"" + _first_line(data) + "\")"
     return None
 
