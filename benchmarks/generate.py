@@ -2,9 +2,9 @@
 
 For each key (RSA-2048, EC P-256), encrypted with DES-EDE3-CBC like the docs:
 
-* hatch-meadow: one process, `python -m hatch_meadow generate --dir <fresh> --device-id bench-001
-  --key-type T --key-encryption des3` (via sys.executable, so no PATH lookup; run in an empty folder so no
-  project pyproject.toml is read);
+* hatch-meadow: one process, `hatch-meadow generate --dir <fresh> --device-id bench-001 --key-type T
+  --key-encryption des3` (the console script next to sys.executable, as a user runs it; `python -m
+  hatch_meadow` when there is none; run in an empty folder so no project pyproject.toml is read);
 * the recipe: four processes, `openssl genpkey`, `openssl req -new`, `openssl x509 -req -signkey` and
   `openssl rsa -des3 -traditional` (`openssl ec -des3` for EC), then writing the pass file.
 
@@ -30,6 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "hatch_meadow"
+#: The command as a user runs it: the installed console script (python -m hatch_meadow without one).
+SCRIPT = Path(sys.executable).with_name("hatch-meadow")
+ENTRY = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "hatch_meadow"]
 DEVICE_ID = "bench-001"
 PASSPHRASE = "xyz"
 LABELS = {"rsa-2048": "RSA-2048", "ec-p256": "EC P-256"}
@@ -50,7 +53,7 @@ def _env() -> dict[str, str]:
 def run_hatch(key: str, workdir: Path, env: dict[str, str]) -> float:
     """Seconds for one `python -m hatch_meadow generate` process."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "hatch_meadow", "generate", "--dir", str(workdir / "creds"),
+    subprocess.run([*ENTRY, "generate", "--dir", str(workdir / "creds"),
                     "--device-id", DEVICE_ID, "--key-type", key, "--key-encryption", "des3"],
                    cwd=workdir, env=env, check=True, capture_output=True)
     return time.perf_counter() - start
@@ -122,7 +125,7 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(PACKAGE)], check=True)
     keys = list(LABELS) if args.key == "all" else [args.key]
     keys.sort(key=lambda k: k != "rsa-2048")  # RSA first, as in the docs
-    print(f"median of {args.runs} runs each, interleaved; {sys.executable}; "
+    print(f"median of {args.runs} runs each, interleaved; {' '.join(ENTRY)}; "
           f"{subprocess.run([openssl, 'version'], capture_output=True, text=True, check=True).stdout.strip()}")
     for key in keys:
         hatch, recipe = compare(key, args.runs, openssl)

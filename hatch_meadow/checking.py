@@ -10,10 +10,10 @@ from hatch_meadow.creds.profiles import DEFAULT_PROFILE
 from hatch_meadow.errors import InputError
 from hatch_meadow.findings import Finding, is_failure
 from hatch_meadow.names import CREDENTIAL_FILES
-from hatch_meadow.project_check import ProjectCheck, check_project
 
 if TYPE_CHECKING:
     from hatch_meadow.creds.validate import CredentialReport
+    from hatch_meadow.project_check import ProjectCheck
 
 
 @dataclass
@@ -71,6 +71,8 @@ def run_check(
     """
     project = None
     if (project_dir / "pyproject.toml").is_file():
+        from hatch_meadow.project_check import check_project  # only inside a project (~3 ms, a short command)
+
         project = check_project(project_dir)
     elif credentials_dir is None:
         credentials_dir = project_dir  # no project here: check the credentials in this folder

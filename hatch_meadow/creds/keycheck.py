@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from hatch_meadow.creds import der, legacypem
 from hatch_meadow.creds.cbc import DecryptError
-from hatch_meadow.creds.keycheck_pkcs8 import encrypted_pkcs8
 from hatch_meadow.creds.keyverdict import (
     LOAD_ERRORS,
     RECODE_FIX,
@@ -61,7 +60,7 @@ def check_key(data: bytes, password: bytes | None, profile: Profile, *, pass_mis
             return verdict.reject("PEM_INVALID_DATA", "key-pem-framing",
                                   f"the ENCRYPTED PRIVATE KEY block is broken: {block.detail}", RECODE_FIX)
         verdict.encrypted = True
-        return encrypted_pkcs8(verdict, block.body, pwd, profile, pass_missing=pass_missing)
+        return _encrypted_pkcs8(verdict, block.body, pwd, profile, pass_missing=pass_missing)
     return _not_pem(verdict, data, pwd, profile, pass_missing=pass_missing)
 
 
@@ -159,7 +158,7 @@ def _not_pem(verdict: KeyVerdict, data: bytes, pwd: bytes | None, profile: Profi
             verdict.encrypted = True
             verdict.note("key-der", "warning", "the key is DER (binary) in a .pem file; PEM is the safe form",
                          "convert it: openssl pkey -inform DER -in private_key.pem -out new.pem (then rename)")
-            return encrypted_pkcs8(verdict, data, pwd, profile, pass_missing=pass_missing)
+            return _encrypted_pkcs8(verdict, data, pwd, profile, pass_missing=pass_missing)
         if top:
             return _der_key(verdict, data, profile)
     if _looks_like_text(data):
@@ -196,3 +195,11 @@ def _der_key(verdict: KeyVerdict, data: bytes, profile: Profile) -> KeyVerdict:
 def _looks_like_text(data: bytes) -> bool:
     sample = data[:512]
     return all(32 <= b < 127 or b in (9, 10, 13) for b in sample.lstrip(b"\xef\xbb\xbf"))
+
+
+def _encrypted_pkcs8(verdict: KeyVerdict, der_bytes: bytes, password: bytes | None, profile: Profile, *,
+                     pass_missing: bool) -> KeyVerdict:
+    """PKCS#8 decryption is loaded for the keys that need it (hashlib, PBKDF2: ~3 ms of a short command)."""
+    from hatch_meadow.creds.keycheck_pkcs8 import encrypted_pkcs8
+
+    return encrypted_pkcs8(verdict, der_bytes, password, profile, pass_missing=pass_missing)
