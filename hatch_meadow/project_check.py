@@ -11,7 +11,7 @@ from hatch_meadow.config import MeadowConfig, load_config, with_default_device_i
 from hatch_meadow.errors import ConfigurationError
 from hatch_meadow.findings import Finding, is_failure
 from hatch_meadow.names import CREDENTIAL_FILES, PLUGIN_NAME, SECRET_FILES
-from hatch_meadow.project import HookTable, ProjectLayout, load_project_settings, resolve_layout
+from hatch_meadow.project import HookTable, ProjectLayout, ProjectSettings, load_project_settings, resolve_layout
 
 if TYPE_CHECKING:
     from hatch_meadow.csproj import PatchResult
@@ -70,25 +70,8 @@ def _effective_table(tables: tuple[HookTable, ...]) -> HookTable | None:
     return glob[0] if glob else None
 
 
-def check_project(root: Path, environ: dict[str, str] | None = None, *, with_csproj: bool = True) -> ProjectCheck:
-    """Validate every ``meadow`` hook table in ``root``'s configuration and report the csproj state.
-
-    Raises:
-        ConfigurationError: every invalid option of every table, listed together.
-        InputError / ProjectFileError: no pyproject.toml, no or several csproj files, malformed csproj.
-    """
-    settings = load_project_settings(root)
-    env = dict(os.environ if environ is None else environ)
-    errors: list[str] = []
-    configs: dict[str, MeadowConfig] = {}
-    for table in settings.tables:
-        try:
-            configs[table.where] = load_config(table.raw, table.where, environ=env)
-        except ConfigurationError as exc:
-            errors.extend(e for e in exc.errors if e not in errors)
-    if errors:
-        raise ConfigurationError(errors, hint="fix the options above; the build would stop with the same list")
-
+def _table_findings(settings: ProjectSettings) -> list[Finding]:
+    """Where the hook's tables are (or are not): not required, misplaced, hidden by hatch.toml."""
     findings: list[Finding] = []
     pyproject = "pyproject.toml"
     if not settings.uses_hook:
@@ -114,6 +97,46 @@ def check_project(root: Path, environ: dict[str, str] | None = None, *, with_csp
             f"move the table into hatch.toml as [{path.removeprefix('tool.hatch.')}], or move hatch.toml's [build] "
             "into pyproject.toml",
         ))
+    return findings
+
+
+def _deploy_file_findings(root: Path, config: MeadowConfig, where: str) -> list[Finding]:
+    """``deploy-files`` that would replace the credentials or do not exist."""
+    findings: list[Finding] = []
+    for name in config.deploy_files:
+        if Path(name).name.lower() in {n.lower() for n in CREDENTIAL_FILES}:
+            findings.append(Finding("deploy-file-replaces-credentials", "error", "pyproject.toml",
+                                    f"{where}.deploy-files: {name} has a credential file's name; the board "
+                                    "would import it unchecked in place of the validated set, so a deploy refuses it",
+                                    "remove it from deploy-files: the credentials folder's set is always sent"))
+        elif not (root / name).is_file():
+            findings.append(Finding("deploy-file-missing", "error", "pyproject.toml",
+                                    f"{where}.deploy-files: {name} is not a file, so a deploy would stop",
+                                    "fix the path (relative to pyproject.toml)"))
+    return findings
+
+
+def check_project(root: Path, environ: dict[str, str] | None = None, *, with_csproj: bool = True) -> ProjectCheck:
+    """Validate every ``meadow`` hook table in ``root``'s configuration and report the csproj state.
+
+    Raises:
+        ConfigurationError: every invalid option of every table, listed together.
+        InputError / ProjectFileError: no pyproject.toml, no or several csproj files, malformed csproj.
+    """
+    settings = load_project_settings(root)
+    env = dict(os.environ if environ is None else environ)
+    errors: list[str] = []
+    configs: dict[str, MeadowConfig] = {}
+    for table in settings.tables:
+        try:
+            configs[table.where] = load_config(table.raw, table.where, environ=env)
+        except ConfigurationError as exc:
+            errors.extend(e for e in exc.errors if e not in errors)
+    if errors:
+        raise ConfigurationError(errors, hint="fix the options above; the build would stop with the same list")
+
+    findings = _table_findings(settings)
+    pyproject = "pyproject.toml"
     chosen = _effective_table(settings.tables)
     if chosen is None:
         findings.append(Finding(
@@ -130,16 +153,7 @@ def check_project(root: Path, environ: dict[str, str] | None = None, *, with_csp
 
     patch = ensure_csproj(layout.csproj, mode=config.copy_mode, condition=config.csproj_condition,
                           credentials_dir=layout.credentials_dir, dry_run=True)
-    for name in config.deploy_files:
-        if Path(name).name.lower() in {n.lower() for n in CREDENTIAL_FILES}:
-            findings.append(Finding("deploy-file-replaces-credentials", "error", "pyproject.toml",
-                                    f"{chosen.where}.deploy-files: {name} has a credential file's name; the board "
-                                    "would import it unchecked in place of the validated set, so a deploy refuses it",
-                                    "remove it from deploy-files: the credentials folder's set is always sent"))
-        elif not (root / name).is_file():
-            findings.append(Finding("deploy-file-missing", "error", "pyproject.toml",
-                                    f"{chosen.where}.deploy-files: {name} is not a file, so a deploy would stop",
-                                    "fix the path (relative to pyproject.toml)"))
+    findings.extend(_deploy_file_findings(root, config, chosen.where))
     if config.output_dir and not (root / config.output_dir / "App.dll").is_file():
         findings.append(Finding("output-dir-not-built", "warning", "pyproject.toml",
                                 f"{chosen.where}.output-dir: {config.output_dir} holds no App.dll (not built yet?); "

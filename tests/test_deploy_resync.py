@@ -25,7 +25,7 @@ from hatch_meadow.ports import MEADOW_VID, PortInfo
 from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.protocol.framing import encode_frame
 from hatch_meadow.protocol.packets import encode_file_start
-from hatch_meadow.testing import fault_matrix
+from hatch_meadow.testing import fault_matrix, scenarios
 from hatch_meadow.testing.pty_board import PtyBoard
 from hatch_meadow.testing.simulator import Faults, SimulatedMeadow
 from hatch_meadow.transport import SerialTransport
@@ -60,13 +60,13 @@ def deploy_to(board: SimulatedMeadow, creds: Path, **kwargs: object) -> tuple[ob
 # -- issue #8's two scenarios, through the CLI, at the board's real watchdog timing -----------------------------
 
 
-@pytest.mark.parametrize("scenario", [fault_matrix.stall_scenario, fault_matrix.noisy_scenario],
+@pytest.mark.parametrize("scenario", [scenarios.stall_scenario, scenarios.noisy_scenario],
                          ids=["stall-4s-after-packet-1", "noisy-link"])
 def test_issue_scenarios_deploy_cleanly(scenario: object, creds: Path, tmp_path: Path) -> None:
     """`hatch-meadow deploy --force` exits 0, the store holds the local bytes, the runtime is enabled again,
     and each file took at most 2 attempts (`python -m hatch_meadow.testing.fault_matrix --scenarios 20`)."""
     board = scenario(reboot_s=0.3)  # type: ignore[operator]
-    run = fault_matrix.run_cli_scenario(board, creds, workdir=tmp_path)
+    run = scenarios.run_cli_scenario(board, creds, workdir=tmp_path)
     assert run.ok, run.detail
     assert run.exit_code == 0
     assert board.esp_store == local(creds)

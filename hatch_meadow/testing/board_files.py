@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PRIVATE_KEY
 from hatch_meadow.protocol.codes import FILE_INFO_SIZE, RequestType, ResponseType
 from hatch_meadow.protocol.crc import nuttx_crc32
 from hatch_meadow.protocol.packets import FileInfo, Message
@@ -60,8 +61,21 @@ class FileOperations:
     """
 
     files: dict[str, bytes]
+    esp_store: dict[str, bytes]
     runtime_enabled: bool
     _upload: str | None
+
+    def _migrate_credentials(self) -> None:
+        """Move the TLS credentials into the ESP32 store when cert and key are both present (spec §10.2).
+
+        The pass file is optional: without one, the store keeps whatever passphrase it had.
+        """
+        if MEADOW_ROOT + CLIENT_CERT not in self.files or MEADOW_ROOT + PRIVATE_KEY not in self.files:
+            return
+        for name in CREDENTIAL_FILES:
+            content = self.files.pop(MEADOW_ROOT + name, None)
+            if content is not None:
+                self.esp_store[name] = content
 
     def _on_list(self, request: Message, now: float) -> list[Message]:
         with_crc = request.type == RequestType.LIST_FILES_SUBDIR_CRC

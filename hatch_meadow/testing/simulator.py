@@ -30,7 +30,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from hatch_meadow.names import CLIENT_CERT, CREDENTIAL_FILES, PRIVATE_KEY
 from hatch_meadow.protocol.codes import (
     DEVICE_WATCHDOG_S,
     MAX_PACKET_BYTES,
@@ -39,8 +38,8 @@ from hatch_meadow.protocol.codes import (
 )
 from hatch_meadow.protocol.framing import FrameDecoder, encode_frame
 from hatch_meadow.protocol.packets import DataPacket, Message, PacketError, parse_packet
-from hatch_meadow.protocol.paths import MEADOW_ROOT
 from hatch_meadow.testing.board_files import FileOperations
+from hatch_meadow.testing.board_info import InfoOperations
 from hatch_meadow.testing.download import Download, DownloadOperations
 from hatch_meadow.testing.faults import Faults
 from hatch_meadow.testing.replies import error, info, reply
@@ -62,7 +61,7 @@ DEFAULT_SERIAL_NUMBER: Final = "3A1F0C2B7D45"
 DEFAULT_DEVICE_NAME: Final = "MeadowF7"
 DEFAULT_OS_VERSION: Final = "2.0.1.0"
 
-class SimulatedMeadow(FileOperations, DownloadOperations):
+class SimulatedMeadow(FileOperations, DownloadOperations, InfoOperations):
     """A Meadow F7 board speaking HCOM, without I/O (spec §15).
 
     State is plain attributes so tests can set it up and inspect it: ``files`` (full paths such as
@@ -341,32 +340,7 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         self._stalled = False
         self._finish_reboot(0.0)
 
-    # -- other file operations (spec §8) ----------------------------------------------------------------
-
-    # -- device information, runtime, reboots (spec §10.2, §11) -----------------------------------------
-
-    def device_info_text(self) -> str:
-        """The TEXT_DEVICE_INFO payload, keys in firmware order (spec §11.1)."""
-        fields = [
-            ("Product", "Meadow F7 Micro"), ("Model", "F7Micro"), ("ProcessorType", "STM32F777IIK6"),
-            ("CoprocessorType", "ESP32"), ("OSVersion", self.os_version), ("CoprocessorVersion", "1.8.1.0"),
-            ("MonoVersion", "1.0.0.0"), ("ProcessorId", "33-00-3D-00-13-51-38-37-30-34-39-38"),
-            ("Hardware", "F7FeatherV2"), ("DeviceName", self.device_name), ("SerialNo", self.serial_number),
-            ("WiFiMAC", "24:0A:C4:12:34:56"), ("SoftAPMac", "24:0A:C4:12:34:57"), ("BtMAC", "24:0A:C4:12:34:58"),
-        ]
-        return "~".join(f"{key}|{value}" for key, value in fields)
-
-    def _on_device_info(self, request: Message, now: float) -> list[Message]:
-        return [reply(ResponseType.TEXT_ACCEPTED), reply(ResponseType.TEXT_DEVICE_INFO, self.device_info_text()),
-                reply(ResponseType.TEXT_CONCLUDED)]
-
-    def _on_device_name(self, request: Message, now: float) -> list[Message]:
-        return [reply(ResponseType.TEXT_ACCEPTED), reply(ResponseType.TEXT_DEVICE_INFO, self.device_name),
-                reply(ResponseType.TEXT_CONCLUDED)]
-
-    def _on_run_state(self, request: Message, now: float) -> list[Message]:
-        state = "enabled" if self.runtime_enabled else "disabled"
-        return [reply(ResponseType.TEXT_ACCEPTED), info(f"Mono is {state}"), reply(ResponseType.TEXT_CONCLUDED)]
+    # -- runtime switch and reboots (spec §10.2, §11) ---------------------------------------------------
 
     def _on_mono_switch(self, request: Message, now: float) -> list[Message]:
         # sim: the flag flips at once; nobody can ask before the reboot ends, so that is unobservable.
@@ -385,12 +359,6 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
             self._fire("drop_reconnect")
             return []
         return [message]
-
-    def _on_acknowledge(self, request: Message, now: float) -> list[Message]:
-        return [reply(ResponseType.TEXT_ACCEPTED), reply(ResponseType.TEXT_CONCLUDED)]
-
-    def _on_unknown(self, request: Message, now: float) -> list[Message]:
-        return [error(f"Request type 0x{request.type:04X} is not supported"), reply(ResponseType.TEXT_CONCLUDED)]
 
     def _begin_reboot(self, request: Message, now: float) -> Message:
         """RECONNECT echoes the request's UserData (spec §11.3); input is ignored until the reboot ends."""
@@ -417,15 +385,3 @@ class SimulatedMeadow(FileOperations, DownloadOperations):
         self._owe_boot_concluded = True  # the reboot was host-initiated (spec §5)
         if self.host_attached:  # a transport that kept the port open: the connection is already there
             self.host_opened(now)
-
-    def _migrate_credentials(self) -> None:
-        """Move the TLS credentials into the ESP32 store when cert and key are both present (spec §10.2).
-
-        The pass file is optional: without one, the store keeps whatever passphrase it had.
-        """
-        if MEADOW_ROOT + CLIENT_CERT not in self.files or MEADOW_ROOT + PRIVATE_KEY not in self.files:
-            return
-        for name in CREDENTIAL_FILES:
-            content = self.files.pop(MEADOW_ROOT + name, None)
-            if content is not None:
-                self.esp_store[name] = content
