@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
 from hatch_meadow.csproj.document import (
+    _Document,
     _index_items,
+    _ItemIndex,
     _line,
     _localname,
     _managed_groups,
@@ -58,46 +60,12 @@ def plan_patch(
     outside_set = {_normalise_path(f) for f in outside}
     managed = _managed_groups(doc.root)
     index = _index_items(doc.root, managed, files)
-    changes: list[ItemChange] = []
-    warnings: list[str] = []
-    removed: list[str] = []
-    wanted_new: list[str] = []
-    fixed: dict[etree._Element, ItemChange] = {}
-
     evaluation = evaluate_project(doc.root, name, files, context)
-    conditioned: set[str] = set()
+    plan = _Plan()
     for file in files:
-        wanted = _normalise_path(file)
-        removers = [item for item, pattern in index.removes if _matches(pattern, wanted)]
-        last_remove = max((index.order[item] for item in removers), default=-1)
-        candidates = [(item, attr) for item, attr in index.by_spec.get(wanted, [])
-                      if index.order[item] > last_remove]  # items before a Remove are void
-        # An Include always creates the item; an Update only changes an item that exists when MSBuild
-        # reaches it (the SDK's default None items, unless they are off; an earlier Include).
-        exact = [item for item, attr in candidates
-                 if attr == "Include" or evaluation.presence(file, before=item) == "yes"]
-        for item, attr in candidates:
-            if item not in exact:
-                warnings.append(_void_update_warning(evaluation, item, attr, file, name))
-        if removers and not any(attr == "Include" for item, attr in candidates):
-            for item in removers:
-                clause = f'<{_localname(item)} Remove="{item.get("Remove")}"> at line {_line(item)}'
-                if clause not in removed:
-                    removed.append(clause)
-            continue
-        if not exact:
-            wanted_new.append(file)
-            continue
-        for item in exact:
-            if item in fixed:  # one item naming several files: fix it once
-                changes.append(replace(fixed[item], file=file))
-                continue
-            fixed[item] = _fix_item(doc, item, file, mode)
-            changes.append(fixed[item])
-            found = _condition_warnings(item, file, condition, name)
-            warnings.extend(found)
-            if found:
-                conditioned.add(file)
+        _plan_file(plan, doc, index, evaluation, file, mode=mode, condition=condition, name=name)
+    changes, warnings, removed, wanted_new, conditioned = (plan.changes, plan.warnings, plan.removed,
+                                                           plan.wanted_new, plan.conditioned)
 
     if removed:
         raise ProjectFileError(
@@ -116,6 +84,54 @@ def plan_patch(
     return PatchResult(path=name, original=data, patched=patched, changes=tuple(changes), warnings=tuple(warnings),
                        verdicts=verdicts,
                        verdicts_before=verdicts if after is evaluation else tuple(evaluation.verdict(f) for f in files))
+
+
+@dataclass
+class _Plan:
+    """What ``plan_patch`` has decided so far, file by file."""
+
+    changes: list[ItemChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # Remove clauses that take a file out of the build
+    wanted_new: list[str] = field(default_factory=list)  # files that need an item in the managed group
+    fixed: dict[etree._Element, ItemChange] = field(default_factory=dict)
+    conditioned: set[str] = field(default_factory=set)
+
+
+def _plan_file(plan: _Plan, doc: _Document, index: _ItemIndex, evaluation: Evaluation, file: str, *,
+               mode: str, condition: str | None, name: str) -> None:
+    """Decide for one file: fix the items that name it, or note that it needs a new one (or is removed)."""
+    wanted = _normalise_path(file)
+    removers = [item for item, pattern in index.removes if _matches(pattern, wanted)]
+    last_remove = max((index.order[item] for item in removers), default=-1)
+    candidates = [(item, attr) for item, attr in index.by_spec.get(wanted, [])
+                  if index.order[item] > last_remove]  # items before a Remove are void
+    # An Include always creates the item; an Update only changes an item that exists when MSBuild
+    # reaches it (the SDK's default None items, unless they are off; an earlier Include).
+    exact = [item for item, attr in candidates
+             if attr == "Include" or evaluation.presence(file, before=item) == "yes"]
+    for item, attr in candidates:
+        if item not in exact:
+            plan.warnings.append(_void_update_warning(evaluation, item, attr, file, name))
+    if removers and not any(attr == "Include" for item, attr in candidates):
+        for item in removers:
+            clause = f'<{_localname(item)} Remove="{item.get("Remove")}"> at line {_line(item)}'
+            if clause not in plan.removed:
+                plan.removed.append(clause)
+        return
+    if not exact:
+        plan.wanted_new.append(file)
+        return
+    for item in exact:
+        if item in plan.fixed:  # one item naming several files: fix it once
+            plan.changes.append(replace(plan.fixed[item], file=file))
+            continue
+        plan.fixed[item] = _fix_item(doc, item, file, mode)
+        plan.changes.append(plan.fixed[item])
+        found = _condition_warnings(item, file, condition, name)
+        plan.warnings.extend(found)
+        if found:
+            plan.conditioned.add(file)
 
 
 def _void_update_warning(evaluation: Evaluation, item: etree._Element, attr: str, file: str, name: str) -> str:
