@@ -4,7 +4,8 @@ Exit codes (one model everywhere): 0 ok, 1 findings, 2 bad usage / config / inpu
 transport, 70 a bug (with a traceback), 130 interrupted.
 
 This module does not import click: ``--version`` and the top-level ``--help`` are answered from the
-table below in about the time Python takes to start; everything else goes to :mod:`hatch_meadow.cli.app`.
+table below in about the time Python takes to start; well-formed ``check`` and ``generate`` command lines
+run in the fast lane (:mod:`hatch_meadow.cli.fastlane`); everything else goes to :mod:`hatch_meadow.cli.app`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ project's pyproject.toml has a [tool.hatch.build.hooks.meadow] table.
 Exit codes: 0 ok, 1 problems found, 2 bad usage/config/input, 3 device or transport, 70 bug."""
 
 VERSION_FLAGS: Final = ("-V", "--version")
+#: Commands a well-formed command line runs without click (:mod:`hatch_meadow.cli.fastlane`).
+FAST_LANE: Final = ("check", "generate")
 HELP_FLAGS: Final = ("-h", "--help")
 
 
@@ -78,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(render_top_help())
         return 0
+    if args and args[0] in FAST_LANE:
+        from hatch_meadow.cli.fastlane import run as run_fast
+
+        code = run_fast(args)
+        if code is not None:
+            return code
     from hatch_meadow.cli.app import run_click
 
     return run_click(args)

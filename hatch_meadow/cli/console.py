@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 #: Version of every --json object's layout (hatch_meadow/schemas/); raised when a key changes meaning or goes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 if TYPE_CHECKING:  # rich is imported on first use: plain commands never pay for it
     from rich.console import Console
@@ -48,21 +48,29 @@ def emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+#: ANSI colour codes for the styles `check` uses.
+_COLOURS: Final = {"red": "31", "yellow": "33", "cyan": "36"}
+
+
 class PlainConsole:
-    """The part of rich's Console that `check` uses, with click: terminal-safe text, colour only on a terminal
-    (click strips it elsewhere) and never with NO_COLOR set."""
+    """The part of rich's Console that `check` and `generate` use, with neither rich nor click (short commands):
+    terminal-safe text; colour only on a POSIX terminal and never with NO_COLOR set."""
 
     def print(self, text: str, *, markup: bool = False, style: str | None = None, end: str = "\n") -> None:
-        import os
-
-        import click
-
         from hatch_meadow.textsafe import printable
 
         line = printable(text)
-        if style and not os.environ.get("NO_COLOR"):
-            line = click.style(line, fg=style.split()[-1], bold="bold" in style)
-        click.echo(line + end, nl=False)
+        if style and _colour_ok():
+            words = style.split()
+            codes = ";".join((["1"] if "bold" in words else []) + [_COLOURS.get(words[-1], "0")])
+            line = f"\x1b[{codes}m{line}\x1b[0m"
+        sys.stdout.write(line + end)
+
+
+def _colour_ok() -> bool:
+    import os
+
+    return not os.environ.get("NO_COLOR") and os.name == "posix" and sys.stdout.isatty()
 
 
 def plain_console() -> PlainConsole:

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from hatch_meadow.cli.paths import credentials_folder_problem, project_folder_problem
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -16,14 +18,9 @@ def _project_folder(ctx: click.Context, param: click.Parameter, value: Path) -> 
     """A ``--project`` the user typed must be a project: a mistyped folder is an error, never "no project"."""
     if ctx.get_parameter_source(param.name or "project") is ParameterSource.DEFAULT:
         return value  # the current folder: a project if it has a pyproject.toml, else none
-    if value.exists() and not value.is_dir():
-        raise click.BadParameter(f"{value}: is a file; give the folder that holds pyproject.toml", ctx, param)
-    if not value.is_dir():
-        raise click.BadParameter(f"{value}: no such folder (mistyped?); give the folder that holds pyproject.toml",
-                                 ctx, param)
-    if not (value / "pyproject.toml").is_file():
-        raise click.BadParameter(f"{value}: no pyproject.toml in that folder; give the folder that holds it (or "
-                                 "leave --project out and use --dir for a credentials folder)", ctx, param)
+    problem = project_folder_problem(value)
+    if problem:
+        raise click.BadParameter(problem, ctx, param)
     return value
 
 
@@ -36,9 +33,9 @@ def project_option(help_text: str = "The folder holding pyproject.toml (default:
 
 def _credentials_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """``--dir`` names a folder (it may not exist yet); a file there is the tool's own one-line error."""
-    if value is not None and value.exists() and not value.is_dir():
-        raise click.BadParameter(f"{value}: is a file; --dir takes the folder that holds client_cert.pem, "
-                                 "private_key.pem and private_key_pass.txt", ctx, param)
+    problem = None if value is None else credentials_folder_problem(value)
+    if problem:
+        raise click.BadParameter(problem, ctx, param)
     return value
 
 
