@@ -19,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hatch_meadow.cli import main
 from hatch_meadow.creds import der
@@ -640,3 +642,37 @@ def test_clear_in_a_folder_without_credentials_writes_nothing(cli: Cli, tmp_path
     assert run.code == 2
     assert "nothing to clear" in run.err
     assert list(empty.iterdir()) == []
+
+
+# --- one device-id rule for every command (issue #9) --------------------------------------------------------------
+
+_ID_ALPHABET = st.sampled_from([*"abcXYZ019-._+%#*?!(),:=@$'", " ", "/", "\\", '"', "é", "\x00", "\n", "\u202e"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(device_id=st.one_of(st.text(_ID_ALPHABET, max_size=70), st.text(st.sampled_from("ab-"), min_size=60,
+                                                                       max_size=70)))
+def test_options_generate_and_check_agree_on_every_device_id(tmp_path_factory: pytest.TempPathFactory,
+                                                             device_id: str) -> None:
+    """The hook table's rule (`check` of a project, the build) and `generate` accept the same ids; an id both
+    accept is the certificate's CN as `check --device-id` reads it."""
+    from hatch_meadow.config import load_config
+    from hatch_meadow.errors import ConfigurationError
+
+    try:
+        load_config({"device-id": device_id}, environ={})
+        options_ok = True
+    except ConfigurationError:
+        options_ok = False
+    folder = tmp_path_factory.mktemp("ids") / "creds"
+    try:
+        generate_credentials(folder, device_id=device_id, key_type="ec-p256", key_encryption="none")
+        generate_ok = True
+    except CredentialError:
+        generate_ok = False
+    assert options_ok == generate_ok, repr(device_id)
+    if generate_ok:
+        report = check_credentials(folder, device_id=device_id)
+        assert report.certificate is not None
+        assert report.certificate.subject_cn == device_id
+        assert not [f for f in report.findings if "device" in f.code or "cn" in f.code], report.findings
