@@ -143,14 +143,15 @@ def test_a_mistyped_project_or_a_file_as_dir_goes_to_click(places: dict[str, str
 # -- both paths, as processes --------------------------------------------------------------------------
 
 
-def _run(args: list[str], cwd: Path, *, click_only: bool) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], cwd: Path, *, click_only: bool,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     code = ("import sys; from hatch_meadow.cli.app import run_click; sys.exit(run_click(sys.argv[1:]))"
             if click_only else
             "import sys; from hatch_meadow.cli import main; code = main(sys.argv[1:]); "
             "sys.stderr.write('CLICK LOADED' if 'click' in sys.modules else ''); sys.exit(code)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_MEADOW_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_MEADOW_")}
     return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
-                          check=False, env=env)
+                          encoding="utf-8", check=False, env={**full_env, **(env or {})})
 
 
 @pytest.mark.parametrize("args", [
@@ -200,3 +201,54 @@ def test_bad_usage_gets_clicks_message_and_exit_2(tmp_path: Path) -> None:
         run = _run(args, tmp_path, click_only=False)
         assert run.returncode == 2, (args, run.stderr)
         assert expected in run.stderr, run.stderr
+
+
+# -- the edges a review found: they end as under click ---------------------------------------------------
+
+
+def test_a_path_the_os_will_not_look_at_ends_as_under_click(tmp_path: Path) -> None:
+    """A 300-character name (ENAMETOOLONG from the folder check) goes to click: same output, same exit."""
+    for option in ("--dir", "--project"):
+        args = ["check", option, "a" * 300, "--json"]
+        fast, slow = _run(args, tmp_path, click_only=False), _run(args, tmp_path, click_only=True)
+        assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout)
+        assert json.loads(fast.stdout)["ok"] is False
+
+
+def test_an_ascii_only_stdout_gets_utf8_not_a_crash(tmp_path: Path) -> None:
+    """PYTHONIOENCODING=ascii and a non-ASCII folder: generate and check finish on both paths (as click.echo
+    did), instead of failing after the files are written."""
+    for lane in ("fast", "click"):
+        env = {"PYTHONIOENCODING": "ascii"}
+        made = _run(["generate", "--dir", f"créds-{lane}", "--device-id", "d1", "--key-type", "ec-p256"], tmp_path,
+                    click_only=lane == "click", env=env)
+        assert made.returncode == 0, made.stderr
+        assert f"wrote créds-{lane}" in made.stdout
+        checked = _run(["check", "--dir", f"créds-{lane}"], tmp_path, click_only=lane == "click", env=env)
+        assert checked.returncode == 0, checked.stderr
+        assert f"creds     créds-{lane}" in checked.stdout
+
+
+def test_a_closed_pipe_ends_quietly_as_under_click(tmp_path: Path) -> None:
+    """`hatch-meadow check --json | head -0`: no traceback, the same exit code on both paths."""
+    generate_credentials(tmp_path / "good", device_id="dev-1", key_type="ec-p256")
+    codes = {}
+    for lane in ("fast", "click"):
+        entry = ("from hatch_meadow.cli import run; run()" if lane == "fast" else
+                 "import sys; from hatch_meadow.cli.app import run_click; sys.exit(run_click(sys.argv[1:]))")
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            done = subprocess.run([sys.executable, "-c", entry, "check", "--dir", "good", "--json"], cwd=tmp_path,
+                                  stdout=write_end, stderr=subprocess.PIPE, text=True, check=False)
+        finally:
+            os.close(write_end)
+        assert "Traceback" not in done.stderr, done.stderr
+        codes[lane] = done.returncode
+    assert codes["fast"] == codes["click"] == 1
+
+
+def test_shell_completion_is_clicks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Click answers completion requests, so the lane steps aside when one is asked."""
+    monkeypatch.setenv("_HATCH_MEADOW_COMPLETE", "bash_complete")
+    assert fastlane.run(["check", "--dir", str(tmp_path)]) is None

@@ -64,7 +64,22 @@ class PlainConsole:
             words = style.split()
             codes = ";".join((["1"] if "bold" in words else []) + [_COLOURS.get(words[-1], "0")])
             line = f"\x1b[{codes}m{line}\x1b[0m"
-        sys.stdout.write(line + end)
+        _write(line + end)
+
+
+def _write(text: str) -> None:
+    """Write to stdout; a stream that cannot encode the text (PYTHONIOENCODING=ascii, a C locale) gets UTF-8
+    bytes instead, as click.echo gives them, rather than a crash after the work is done."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:
+            sys.stdout.write(text.encode("ascii", "backslashreplace").decode("ascii"))
+            return
+        sys.stdout.flush()
+        buffer.write(text.encode("utf-8", "replace"))
+        buffer.flush()
 
 
 def _colour_ok() -> bool:

@@ -96,27 +96,58 @@ def _convert(kind: str, value: str, allowed: tuple[str, ...]) -> object | None:
 
 
 def _paths_ok(values: dict[str, Any], *, given: set[str]) -> bool:
-    """The checks click runs on --project (when given) and --dir; a failure goes to click for its message."""
+    """The checks click runs on --project (when given) and --dir; a failure, or a path the OS will not even
+    look at (too long, no permission), goes to click for its message."""
     from hatch_meadow.cli.paths import credentials_folder_problem, project_folder_problem
 
-    if "--project" in given and project_folder_problem(values["project"]):
+    try:
+        if "--project" in given and project_folder_problem(values["project"]):
+            return False
+        return values["directory"] is None or credentials_folder_problem(values["directory"]) is None
+    except (OSError, ValueError):
         return False
-    return values["directory"] is None or credentials_folder_problem(values["directory"]) is None
 
 
 def run(args: Sequence[str]) -> int | None:
-    """Run ``args`` (command first) in the fast lane; None when click must take them."""
-    if not args or args[0] not in COMMANDS:
-        return None
-    values = parse(args[0], args[1:])
-    if values is None:
-        return None
-    import importlib
+    """Run ``args`` (command first) in the fast lane; None when click must take them.
 
-    module, function, _ = COMMANDS[args[0]]
+    Failures end as they do under click (:func:`cli.app.run_click`): a closed pipe exits 1 quietly, Ctrl-C
+    (or end of input) is "interrupted", 130, everything else goes to the one error model.
+    """
+    import os
+
+    if not args or args[0] not in COMMANDS or os.environ.get("_HATCH_MEADOW_COMPLETE"):
+        return None  # not ours, or shell completion (click's)
+    values: dict[str, Any] | None = None
     try:
+        values = parse(args[0], args[1:])
+        if values is None:
+            return None
+        import importlib
+
+        module, function, _ = COMMANDS[args[0]]
         return int(getattr(importlib.import_module(module), function)(**values) or 0)
-    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - the one top-level handler, as in cli.app
+    except (KeyboardInterrupt, EOFError):
+        import sys
+
         from hatch_meadow.cli.failures import render_failure
 
-        return render_failure(exc, as_json=bool(values.get("as_json")))
+        sys.stderr.write("\n")  # as click does before "interrupted"
+        return render_failure(KeyboardInterrupt(), as_json=False)
+    except BrokenPipeError:
+        return _pipe_closed()
+    except Exception as exc:  # noqa: BLE001 - the one top-level handler, as in cli.app
+        from hatch_meadow.cli.failures import render_failure
+
+        return render_failure(exc, as_json=bool(values and values.get("as_json")))
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (`hatch-meadow check | head -1`): exit 1 with nothing more said, as
+    click does; what is still buffered goes nowhere."""
+    import os
+    import sys
+
+    null = open(os.devnull, "w")  # noqa: SIM115 - replaces the streams until the process exits
+    sys.stdout, sys.stderr = null, null
+    return 1
