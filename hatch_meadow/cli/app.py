@@ -10,7 +10,7 @@ import click
 from hatch_meadow import __version__
 from hatch_meadow.cli import COMMANDS, DESCRIPTION
 from hatch_meadow.cli.fasthelp import MAX_HELP_WIDTH
-from hatch_meadow.errors import EXIT_INTERRUPTED, EXIT_USAGE, MeadowError
+from hatch_meadow.errors import EXIT_INTERRUPTED, EXIT_USAGE
 
 
 class LazyGroup(click.Group):
@@ -58,6 +58,6 @@ def run_click(args: Sequence[str]) -> int:
     except click.Abort:
         err_console().print("interrupted")
         return EXIT_INTERRUPTED
-    except (KeyboardInterrupt, MeadowError, Exception) as exc:  # noqa: BLE001 - the one top-level handler
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - the one top-level handler (MeadowError too)
         return render_failure(exc, as_json=as_json)
     return int(result or 0)

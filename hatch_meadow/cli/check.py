@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from hatch_meadow.cli.options import dir_option, project_option
 from hatch_meadow.creds.profiles import PROFILES
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command("check", short_help="Validate options, csproj and credentials without building.")

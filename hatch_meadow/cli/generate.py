@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from hatch_meadow.cli.options import dir_option, project_option
 from hatch_meadow.creds.vocabulary import KEY_ENCRYPTIONS, KEY_TYPES
 from hatch_meadow.names import Env
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command("generate", short_help="Generate a key, a self-signed certificate and the pass file.")

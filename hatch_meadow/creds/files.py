@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from hatch_meadow.errors import CredentialError
 from hatch_meadow.names import CREDENTIAL_FILES, SECRET_FILES
@@ -173,10 +173,9 @@ def _switch_set(directory: Path, files: Mapping[str, bytes | None]) -> None:
     except BaseException:
         _remove_tree(staging)
         raise
-    journal: dict[str, Any] = {"staging": staging.name,
-                               "files": {name: data is not None for name, data in files.items()}}
-    save_atomic(directory / JOURNAL, _journal_json(staging.name, journal["files"]), mode=0o600)  # commit point
-    _roll_forward(directory, journal)
+    present = {name: data is not None for name, data in files.items()}
+    save_atomic(directory / JOURNAL, _journal_json(staging.name, present), mode=0o600)  # the commit point
+    _roll_forward(directory, {"staging": staging.name, "files": present})
 
 
 def _journal_json(staging: str, files: Mapping[str, bool]) -> bytes:
